@@ -1,0 +1,29 @@
+"""exactrelu: train small ReLU networks to proven global optimality."""
+
+from exactrelu.certificate import Certificate
+from exactrelu.data import Instance, Problem, load_instance, save_instance
+from exactrelu.errors import (
+    ExactReLUError,
+    InstanceFileError,
+    InvalidInputError,
+    MissingDependencyError,
+    SolverError,
+)
+from exactrelu.network import OneNodeNetwork, TwoLayerNetwork
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Certificate",
+    "ExactReLUError",
+    "Instance",
+    "InstanceFileError",
+    "InvalidInputError",
+    "MissingDependencyError",
+    "OneNodeNetwork",
+    "Problem",
+    "SolverError",
+    "TwoLayerNetwork",
+    "load_instance",
+    "save_instance",
+]

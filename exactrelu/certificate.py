@@ -1,0 +1,168 @@
+"""Certificates: what an exact (or heuristic) solve proves, recomputed and self-checking.
+
+A certificate never claims more than was proven. :func:`make_certificate` is the
+only place a status is decided:
+
+* the objective is recomputed in float64 from the returned weights (never the
+  solver's own number);
+* a reported bound above that objective is clipped to it (the optimum is at most
+  the objective of any network in the class, so nothing is lost);
+* ``status = "optimal"`` only when ``objective - bound <= max(rel_gap·|objective|, abs_gap)``
+  (SPEC §2). A solver that believed it had finished but whose recomputed gap is
+  larger gets ``"not_proven"``.
+
+Statuses: ``optimal``, ``time_limit``, ``interrupted`` (Ctrl-C), ``not_proven``,
+``feasible`` (a network without a proof: gradient descent, heuristics), ``error``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from exactrelu.data import Problem
+from exactrelu.network import Network, network_from_dict
+
+DEFAULT_REL_GAP = 1e-6
+DEFAULT_ABS_GAP = 1e-9
+STATUSES = ("optimal", "time_limit", "interrupted", "not_proven", "feasible", "error")
+
+
+@dataclass
+class Certificate:
+    """The result of a solve (SPEC §2); ``to_json`` gives the documented JSON."""
+
+    status: str
+    objective: float
+    bound: float | None
+    gap: float | None
+    seconds: float
+    arch: str
+    width: int
+    loss: str
+    weight_bound: float
+    bias: bool
+    n: int
+    d: int
+    weights: dict[str, Any]
+    box_active: bool
+    method: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def network(self) -> Network:
+        """The returned network as an object."""
+        return network_from_dict(self.arch, self.weights)
+
+    @property
+    def is_optimal(self) -> bool:
+        return self.status == "optimal"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Certificate:
+        return cls(**data)
+
+    def summary(self) -> str:
+        """A short human-readable report (the CLI's default output)."""
+        bound = "none" if self.bound is None else f"{self.bound:.10g}"
+        gap = "n/a" if self.gap is None else f"{self.gap:.3g}"
+        lines = [
+            f"status     {self.status}",
+            f"loss       {self.objective:.10g}   ({self.loss}, sum over {self.n} samples)",
+            f"bound      {bound}",
+            f"gap        {gap}",
+            f"time       {self.seconds:.2f} s   (method {self.method})",
+            f"network    {self.arch}" + (f", width {self.width}" if self.arch == "two-layer" else "")
+            + f", weight bound {self.weight_bound:g}",
+        ]
+        for key, value in self.weights.items():
+            lines.append(f"  {key:<8} {_fmt(value)}")
+        if self.box_active:
+            lines.append(
+                "note       a weight sits on the box: the optimum over a larger box may be "
+                "lower (raise --weight-bound)"
+            )
+        return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return f"{value:.6g}"
+
+
+def relative_gap(objective: float, bound: float | None) -> float | None:
+    """``(objective - bound) / max(|objective|, 1e-9)``, or None without a bound."""
+    if bound is None:
+        return None
+    return (objective - bound) / max(abs(objective), 1e-9)
+
+
+def gap_closed(objective: float, bound: float | None, rel_gap: float, abs_gap: float) -> bool:
+    """The optimality test of SPEC §2."""
+    if bound is None:
+        return False
+    return objective - bound <= max(rel_gap * abs(objective), abs_gap)
+
+
+def make_certificate(
+    problem: Problem,
+    network: Network,
+    *,
+    bound: float | None,
+    stop: str,
+    seconds: float,
+    method: str,
+    rel_gap: float = DEFAULT_REL_GAP,
+    abs_gap: float = DEFAULT_ABS_GAP,
+    details: dict[str, Any] | None = None,
+) -> Certificate:
+    """Build a certificate for ``network`` on ``problem``, deciding the status honestly.
+
+    Parameters
+    ----------
+    bound : float or None
+        A proven lower bound on the optimum of the class (None when nothing is proven).
+    stop : str
+        Why the method stopped: ``"optimal"`` when it believes it finished,
+        ``"time_limit"``, ``"interrupted"``, ``"feasible"`` (heuristic) or ``"error"``.
+    """
+    objective = network.loss(problem.X, problem.y, problem.loss)
+    if bound is not None:
+        if not math.isfinite(bound):
+            bound = None
+        else:
+            bound = min(float(bound), objective)
+    if gap_closed(objective, bound, rel_gap, abs_gap):
+        status = "optimal"
+    elif stop == "optimal":
+        status = "not_proven"
+    else:
+        status = stop
+    weights = network.to_dict()
+    return Certificate(
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=relative_gap(objective, bound),
+        seconds=float(seconds),
+        arch=problem.arch,
+        width=problem.width,
+        loss=problem.loss,
+        weight_bound=problem.weight_bound,
+        bias=problem.bias,
+        n=problem.n,
+        d=problem.d,
+        weights=weights,
+        box_active=network.on_box(problem.weight_bound),
+        method=method,
+        details=dict(details or {}),
+    )

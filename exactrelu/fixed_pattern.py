@@ -1,0 +1,180 @@
+"""The convex problem left when the activation pattern is fixed.
+
+With the pattern ``S`` (which unit is active on which sample) and the output signs
+``v`` fixed, the network output is affine in the weights,
+
+    f_i = Σ_j v_j S_ij (W_j·x_i + b_j) + c        (c = 0 for one-node),
+
+subject to the linear sign constraints ``W_j·x_i + b_j >= 0`` where ``S_ij`` is true
+and ``<= 0`` where it is false, and the box ``|W|, |b| <= B``. Squared loss gives a
+convex QP, absolute and hinge loss an LP; both go to HiGHS. This is the workhorse of
+the outer approximation's upper bound, of exact enumeration and of the approximation
+algorithm.
+
+The all-zero network satisfies every pattern's constraints (all ``z = 0``), so the
+problem is always feasible.
+
+One-node samples whose loss is non-decreasing in the activation ``a = max(0, z)``
+(see :func:`loss_monotone_in_activation`) may be left *free*: they get
+``a_i >= 0, a_i >= z_i`` and the loss of ``a_i`` instead of a sign constraint, which
+is exact at the optimum because a smaller ``a_i`` never costs more.
+"""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+
+from exactrelu.data import Problem
+from exactrelu.errors import SolverError
+from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
+from exactrelu.solver.highs_util import INF, SparseRows, pass_model, quiet_highs
+
+
+def loss_monotone_in_activation(y: np.ndarray, loss: str) -> np.ndarray:
+    """Mask of samples whose loss never decreases as a one-node output ``a >= 0`` grows.
+
+    Squared and absolute loss with ``y <= 0`` (the target lies left of every ``a >= 0``),
+    hinge loss with ``y = -1`` (``max(0, 1 + a) = 1 + a``). For these samples the
+    relaxation ``a >= max(0, z)`` is exact, so they need no binary variable (SPEC §3).
+    """
+    if loss == "hinge":
+        return y < 0
+    return y <= 0
+
+
+def fit_fixed_pattern(
+    problem: Problem,
+    pattern: np.ndarray,
+    signs: np.ndarray | None = None,
+    free: np.ndarray | None = None,
+    *,
+    highs: highspy.Highs | None = None,
+) -> tuple[Network, float]:
+    """Best network of the class whose activation pattern is ``pattern``.
+
+    Parameters
+    ----------
+    problem : Problem
+    pattern : ndarray of bool, shape (n_samples, width)
+        ``pattern[i, j]``: unit j is active (``z_ij >= 0``) on sample i, else ``z_ij <= 0``.
+    signs : ndarray of shape (width,), optional
+        Output signs of a two-layer network (default all +1); ignored for one-node.
+    free : ndarray of bool, shape (n_samples,), optional
+        One-node only: samples left free (their sign row in ``pattern`` is ignored).
+        Each must satisfy :func:`loss_monotone_in_activation`.
+    highs : highspy.Highs, optional
+        A HiGHS instance to reuse (its model is replaced).
+
+    Returns
+    -------
+    network : OneNodeNetwork or TwoLayerNetwork
+    objective : float
+        Its loss recomputed in float64 (never above the convex optimum but for rounding).
+    """
+    X, y = problem.X, problem.y
+    n, d = X.shape
+    h = problem.width
+    two_layer = problem.arch == "two-layer"
+    S = np.asarray(pattern, bool).reshape(n, h)
+    v = np.ones(h) if (signs is None or not two_layer) else np.asarray(signs, float)
+    free = np.zeros(n, bool) if (free is None or two_layer) else np.asarray(free, bool)
+    B = problem.weight_bound
+
+    # columns: W (h*d) | b (h) | c (two-layer) | loss vars (n) | a for free samples
+    n_theta = h * d + h + (1 if two_layer else 0)
+    free_idx = np.flatnonzero(free)
+    col_loss = n_theta
+    col_a = col_loss + n
+    num_col = col_a + free_idx.size
+    lower = np.full(num_col, -INF)
+    upper = np.full(num_col, INF)
+    lower[: h * d + h] = -B
+    upper[: h * d + h] = B
+    if not problem.bias:
+        lower[h * d : h * d + h] = 0.0
+        upper[h * d : h * d + h] = 0.0
+    if problem.loss != "squared":
+        lower[col_loss : col_loss + n] = 0.0
+    lower[col_a:] = 0.0
+    cost = np.zeros(num_col)
+    hess = None
+    if problem.loss == "squared":
+        hess = np.zeros(num_col)
+        hess[col_loss : col_loss + n] = 2.0
+    else:
+        cost[col_loss : col_loss + n] = 1.0
+
+    block = SparseRows()
+    z_cols = np.concatenate([np.arange(d), [h * d]])  # W_0 then b_0; shifted per unit
+    xb = np.column_stack([X, np.ones(n)])  # coefficients of (W_j, b_j) in z_ij
+    # sign rows z_ij >= 0 (active) or <= 0 (inactive), skipping free samples
+    fixed = np.flatnonzero(~free)
+    for j in range(h):
+        cols_j = z_cols + np.r_[np.full(d, j * d), j]
+        m = fixed.size
+        block.add(
+            np.repeat(np.arange(m), d + 1),
+            np.tile(cols_j, m),
+            xb[fixed].ravel(),
+            np.where(S[fixed, j], 0.0, -INF),
+            np.where(S[fixed, j], INF, 0.0),
+        )
+    # free samples: a_i - z_i >= 0
+    if free_idx.size:
+        m = free_idx.size
+        block.add(
+            np.concatenate([np.repeat(np.arange(m), d + 1), np.arange(m)]),
+            np.concatenate([np.tile(z_cols, m), col_a + np.arange(m)]),
+            np.concatenate([-xb[free_idx].ravel(), np.ones(m)]),
+            np.zeros(m),
+            INF,
+        )
+    # prediction f_i as (cols, coefs) per sample, then the loss rows
+    f_rows, f_cols, f_vals = [], [], []
+    for j in range(h):
+        active = np.flatnonzero(S[:, j] & ~free)
+        cols_j = z_cols + np.r_[np.full(d, j * d), j]
+        f_rows.append(np.repeat(active, d + 1))
+        f_cols.append(np.tile(cols_j, active.size))
+        f_vals.append(v[j] * xb[active].ravel())
+    if two_layer:
+        f_rows.append(np.arange(n))
+        f_cols.append(np.full(n, h * d + h))
+        f_vals.append(np.ones(n))
+    if free_idx.size:
+        f_rows.append(free_idx)
+        f_cols.append(col_a + np.arange(free_idx.size))
+        f_vals.append(np.ones(free_idx.size))
+    f_rows, f_cols, f_vals = map(np.concatenate, (f_rows, f_cols, f_vals))
+    loss_col = col_loss + np.arange(n)
+    if problem.loss == "squared":  # r_i + f_i = y_i
+        block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
+                  np.r_[f_vals, np.ones(n)], y, y)
+    elif problem.loss == "absolute":  # e_i + f_i >= y_i and e_i - f_i >= -y_i
+        block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
+                  np.r_[f_vals, np.ones(n)], y, INF)
+        block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
+                  np.r_[-f_vals, np.ones(n)], -y, INF)
+    else:  # hinge: e_i + y_i f_i >= 1
+        block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
+                  np.r_[y[f_rows] * f_vals, np.ones(n)], np.ones(n), INF)
+
+    highs = highs or quiet_highs()
+    pass_model(highs, cost=cost, col_lower=lower, col_upper=upper, block=block,
+               hessian_diag=hess)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise SolverError(
+            f"HiGHS did not solve a fixed-pattern problem: {highs.modelStatusToString(highs.getModelStatus())}"
+        )
+    theta = np.asarray(highs.getSolution().col_value[:n_theta])
+    W = theta[: h * d].reshape(h, d)
+    b = theta[h * d : h * d + h]
+    # The solver may leave weights a hair outside the box; clip into the class.
+    W, b = np.clip(W, -B, B), np.clip(b, -B, B)
+    if two_layer:
+        network: Network = TwoLayerNetwork(W, b, v, float(theta[-1]))
+    else:
+        network = OneNodeNetwork(W[0], float(b[0]))
+    return network, network.loss(X, y, problem.loss)
