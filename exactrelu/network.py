@@ -224,6 +224,30 @@ def network_from_dict(arch: str, weights: dict[str, Any]) -> Network:
     raise InvalidInputError(f"arch must be one-node or two-layer, got {arch!r}")
 
 
+def check_in_class(network: Any, arch: str, d: int, width: int, weight_bound: float) -> Network:
+    """Return ``network`` if it belongs to the class, else raise ``InvalidInputError``.
+
+    A one-node network is accepted for a width-1 two-layer class (as ``v = +1, c = 0``).
+    """
+    if isinstance(network, OneNodeNetwork) and arch == "two-layer" and width == 1:
+        network = network.as_two_layer()
+    expected = OneNodeNetwork if arch == "one-node" else TwoLayerNetwork
+    if not isinstance(network, expected):
+        raise InvalidInputError(
+            f"expected a {expected.__name__} for arch {arch}, got {type(network).__name__}"
+        )
+    if network.d != d:
+        raise InvalidInputError(f"the network has {network.d} inputs but the data has {d} features")
+    if network.width != width:
+        raise InvalidInputError(f"the network has width {network.width}, the problem {width}")
+    if network.max_abs_weight() > weight_bound * (1 + 1e-9):
+        raise InvalidInputError(
+            f"the network has a weight of size {network.max_abs_weight():.6g} outside the box "
+            f"of radius {weight_bound:g}; raise the weight bound"
+        )
+    return network
+
+
 def zero_network(arch: str, d: int, width: int = 1) -> Network:
     """The all-zero network of the class (a feasible point of every formulation)."""
     if arch == "one-node":
