@@ -1,0 +1,24 @@
+"""Big-M values: bounds on the pre-activations ``z_ij = W_j·x_i + b_j`` over the box."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exactrelu.data import Problem
+
+
+def preactivation_bounds(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Interval bounds ``L_i <= z_ij <= U_i`` valid for every unit j and network in the box.
+
+    Over ``|W_jk| <= B, |b_j| <= B`` the extremes of ``W_j·x_i + b_j`` are attained at
+    ``W_jk = ±B·sign(x_ik)``: ``U_i = B (‖x_i‖₁ + 1)`` with a bias, ``B ‖x_i‖₁``
+    without, and ``L_i = -U_i``. These are exact over the box (interval arithmetic is
+    tight for a single affine function of box-bounded variables), so no smaller big-M
+    is valid without further information such as an objective cutoff.
+
+    Returns
+    -------
+    lower, upper : ndarray of shape (n_samples,)
+    """
+    upper = problem.weight_bound * (np.abs(problem.X).sum(axis=1) + (1.0 if problem.bias else 0.0))
+    return -upper, upper

@@ -1,0 +1,294 @@
+"""Pyomo formulations of ReLU training with big-M activation constraints.
+
+Two builders share one signature, ``build_*(problem, *, positive_units, squared)``,
+and return a :class:`Formulation`: the Pyomo model plus the maps between its
+variables and networks. The model is a plain ``pyomo.environ.ConcreteModel`` that
+users may inspect, extend, write to a file or hand to another solver.
+
+Variables (``j`` ranges over hidden units, one for one-node; ``i`` over samples):
+
+* ``W[j, k] ∈ [-B, B]``, ``b[j] ∈ [-B, B]`` (fixed to 0 without bias), two-layer
+  ``c`` free; output signs are data: units ``0..p-1`` have ``v = +1``, the rest -1.
+* ``a[i, j] ∈ [0, U_i]``: the activation ``max(0, z_ij)`` with
+  ``z_ij = Σ_k W[j, k] x_ik + b[j]`` (an expression) and ``U_i`` from
+  :func:`~exactrelu.formulation.bounds.preactivation_bounds`.
+* ``s[i, j] ∈ {0, 1}``: unit j active on sample i.
+
+Constraints (``L_i = -U_i``):
+
+* ``relu_lower[i, j]``:    ``a_ij >= z_ij``                     (with ``a_ij >= 0``: a >= max(0, z))
+* ``relu_active[i, j]``:   ``a_ij <= z_ij - L_i (1 - s_ij)``    (s = 1 forces a = z)
+* ``relu_inactive[i, j]``: ``a_ij <= U_i s_ij``                 (s = 0 forces a = 0)
+* One-node samples whose loss never decreases in ``a`` (squared or absolute loss with
+  ``y_i <= 0``, hinge with ``y_i = -1``) get only ``relu_lower``: minimisation pushes
+  ``a_i`` down to ``max(0, z_i)``, so no binary is needed (SPEC §3).
+* ``symmetry[j]`` (two-layer): units of one output sign are exchangeable, so order
+  them by how many samples activate them, ``Σ_i s_ij >= Σ_i s_i,j+1``.
+
+Loss, with the output ``f_i = a_i0`` (one-node) or ``Σ_j v_j a_ij + c`` (two-layer):
+
+* absolute: ``e_i >= y_i - f_i``, ``e_i >= f_i - y_i``, minimise ``Σ e_i``;
+* hinge:    ``e_i >= 0``, ``e_i >= 1 - y_i f_i``, minimise ``Σ e_i``;
+* squared, ``squared="tangents"`` (HiGHS: no MIQP): ``t_i >= 0`` and tangent cuts
+  ``t_i >= 2 r̄ (y_i - f_i) - r̄²`` (in the ``ConstraintList`` ``tangents``), minimise
+  ``Σ t_i``, a valid lower bound on ``Σ (y_i - f_i)²`` tightened by adding cuts; with
+  ``squared="quadratic"`` the objective is ``Σ (y_i - f_i)²`` itself (an MIQP for
+  solvers that take one, such as SCIP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
+
+from exactrelu.data import Problem
+from exactrelu.errors import InvalidInputError
+from exactrelu.fixed_pattern import loss_monotone_in_activation
+from exactrelu.formulation.bounds import preactivation_bounds
+from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
+
+SQUARED_MODES = ("tangents", "quadratic")
+
+
+@dataclass(eq=False)
+class Formulation:
+    """A Pyomo model of one training problem and the maps between its variables and networks.
+
+    Attributes
+    ----------
+    problem : Problem
+    model : pyomo.environ.ConcreteModel
+    signs : ndarray of shape (width,)
+        Output signs of the hidden units (+1 for one-node).
+    binary_samples : ndarray of bool, shape (n_samples,)
+        Samples that carry a binary per unit.
+    upper : ndarray of shape (n_samples,)
+        The big-M values ``U_i``.
+    tangent_points : list of ndarray
+        Residuals at which tangent cuts were added (squared loss, ``"tangents"`` mode).
+    """
+
+    problem: Problem
+    model: pyo.ConcreteModel
+    signs: np.ndarray
+    binary_samples: np.ndarray
+    upper: np.ndarray
+    tangent_points: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def positive_units(self) -> int:
+        return int(np.sum(self.signs > 0))
+
+    def network(self, W: np.ndarray, b: np.ndarray, c: float = 0.0) -> Network:
+        """The network with these weights and this formulation's output signs."""
+        B = self.problem.weight_bound
+        W, b = np.clip(W, -B, B), np.clip(b, -B, B)
+        if self.problem.arch == "one-node":
+            return OneNodeNetwork(W[0], float(b[0]))
+        return TwoLayerNetwork(W, b, self.signs.copy(), float(c))
+
+    def network_from_model(self) -> Network:
+        """The network held in the model's variable values (after a solve)."""
+        m, p = self.model, self.problem
+        W = np.array([[pyo.value(m.W[j, k]) for k in range(p.d)] for j in range(p.width)])
+        b = np.array([pyo.value(m.b[j]) for j in range(p.width)])
+        c = pyo.value(m.c) if p.arch == "two-layer" else 0.0
+        return self.network(W, b, c)
+
+    def align(self, network: Network) -> Network | None:
+        """``network`` rewritten to fit this formulation (signs, unit order), or None.
+
+        Units that are active on no sample contribute nothing, so their output sign
+        may be flipped freely; the others must match this formulation's sign counts.
+        Units of one sign are ordered by decreasing activation count (``symmetry``).
+        """
+        p = self.problem
+        if p.arch == "one-node":
+            return network if isinstance(network, OneNodeNetwork) else None
+        if isinstance(network, OneNodeNetwork):
+            network = network.as_two_layer()
+        if network.width != p.width:
+            return None
+        active = network.activation_pattern(p.X)
+        counts = active.sum(axis=0)
+        v = network.v.copy()
+        need = self.positive_units - int(np.sum(v > 0))
+        dead = np.flatnonzero(counts == 0)
+        flippable = dead[v[dead] < 0] if need > 0 else dead[v[dead] > 0]
+        if flippable.size < abs(need):
+            return None
+        v[flippable[: abs(need)]] *= -1.0
+        # positive units first, each sign group by decreasing activation count
+        order = np.lexsort((-counts, -v))
+        return TwoLayerNetwork(network.W[order], network.b[order], v[order], network.c)
+
+    def add_tangents(self, residuals: np.ndarray, min_violation: float = 1e-9) -> list:
+        """Add cuts ``t_i >= 2 r̄_i (y_i - f_i) - r̄_i²`` at the residuals ``r̄``.
+
+        A cut is added only where the cuts already present underestimate ``r̄_i²`` by
+        more than ``min_violation · max(1, r̄_i²)``, so repeated points add nothing.
+        Residuals of samples without a binary (one-node) are clipped to ``r̄ <= 0``: the
+        modelled loss must stay non-decreasing in their activation for the relaxation
+        ``a_i >= max(0, z_i)`` to be exact, and their true residual ``y_i - a_i`` is
+        never positive anyway. Returns the new constraint objects.
+        """
+        m = self.model
+        if not hasattr(m, "tangents"):
+            raise InvalidInputError("tangent cuts apply to squared loss in 'tangents' mode only")
+        r = np.asarray(residuals, float).copy()
+        if self.problem.arch == "one-node":
+            r[~self.binary_samples] = np.minimum(r[~self.binary_samples], 0.0)
+        modelled = np.zeros_like(r)  # t_i >= 0 is the tangent at 0
+        if self.tangent_points:
+            points = np.vstack(self.tangent_points)
+            with np.errstate(invalid="ignore"):
+                modelled = np.maximum(modelled, np.nanmax(2 * points * r - points**2, axis=0))
+        keep = r**2 - modelled > min_violation * np.maximum(1.0, r**2)
+        y = self.problem.y
+        added = []
+        for i in np.flatnonzero(keep):
+            ri = float(r[i])
+            added.append(m.tangents.add(m.t[i] >= 2.0 * ri * (float(y[i]) - m.f[i]) - ri * ri))
+        if added:
+            self.tangent_points.append(np.where(keep, r, np.nan))
+        return added
+
+    def variable_values(self, network: Network) -> ComponentMap | None:
+        """A complete assignment of the model's variables that represents ``network``.
+
+        Used as a warm start. Returns None when the network does not fit this
+        formulation (output signs) or lies outside the box.
+        """
+        p = self.problem
+        network = self.align(network)
+        if network is None or network.max_abs_weight() > p.weight_bound * (1 + 1e-12):
+            return None
+        m = self.model
+        W, b = network.hidden_weights
+        z = network.pre_activations(p.X)
+        a = np.maximum(z, 0.0)
+        values = ComponentMap()
+        for j in range(p.width):
+            for k in range(p.d):
+                values[m.W[j, k]] = W[j, k]
+            values[m.b[j]] = b[j] if p.bias else 0.0
+        for (i, j) in m.a:
+            values[m.a[i, j]] = min(a[i, j], self.upper[i])
+        for (i, j) in m.s:
+            values[m.s[i, j]] = 1.0 if z[i, j] > 0 else 0.0
+        f = network.predict(p.X)
+        if p.arch == "two-layer":
+            values[m.c] = network.c
+        if p.loss == "squared":
+            if hasattr(m, "t"):
+                for i in m.t:
+                    values[m.t[i]] = (p.y[i] - f[i]) ** 2
+        elif p.loss == "absolute":
+            for i in m.e:
+                values[m.e[i]] = abs(p.y[i] - f[i])
+        else:
+            for i in m.e:
+                values[m.e[i]] = max(0.0, 1.0 - p.y[i] * f[i])
+        return values
+
+
+def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
+    if squared not in SQUARED_MODES:
+        raise InvalidInputError(f"squared must be one of {', '.join(SQUARED_MODES)}; got {squared!r}")
+    X, y = problem.X, problem.y
+    n, d, h = problem.n, problem.d, problem.width
+    two_layer = problem.arch == "two-layer"
+    if not 0 <= positive_units <= h:
+        raise InvalidInputError(f"positive_units must be in 0..{h}, got {positive_units}")
+    signs = np.where(np.arange(h) < positive_units, 1.0, -1.0)
+    _, upper = preactivation_bounds(problem)
+    B = problem.weight_bound
+
+    if two_layer:
+        binary_samples = np.ones(n, bool)
+    else:
+        binary_samples = ~loss_monotone_in_activation(y, problem.loss)
+    binary_samples &= upper > 0  # x_i = 0 without bias: z_i = 0 always, a_i = 0
+
+    m = pyo.ConcreteModel(name=f"exactrelu {problem.arch} {problem.loss}")
+    m.I = pyo.RangeSet(0, n - 1)
+    m.J = pyo.RangeSet(0, h - 1)
+    m.K = pyo.RangeSet(0, d - 1)
+    m.W = pyo.Var(m.J, m.K, bounds=(-B, B), initialize=0.0)
+    m.b = pyo.Var(m.J, bounds=(-B, B), initialize=0.0)
+    if not problem.bias:
+        m.b.fix(0.0)
+    if two_layer:
+        m.c = pyo.Var(initialize=0.0)
+    m.a = pyo.Var(m.I, m.J, bounds=lambda _, i, j: (0.0, float(upper[i])), initialize=0.0)
+    binary_index = [(i, j) for i in np.flatnonzero(binary_samples) for j in range(h)]
+    m.S = pyo.Set(initialize=[(int(i), j) for i, j in binary_index], dimen=2)
+    m.s = pyo.Var(m.S, domain=pyo.Binary, initialize=0)
+
+    def z(m, i, j):
+        return sum(float(X[i, k]) * m.W[j, k] for k in range(d) if X[i, k] != 0.0) + m.b[j]
+
+    m.z = pyo.Expression(m.I, m.J, rule=z)
+    m.relu_lower = pyo.Constraint(m.I, m.J, rule=lambda m, i, j: m.a[i, j] >= m.z[i, j])
+    m.relu_active = pyo.Constraint(
+        m.S, rule=lambda m, i, j: m.a[i, j] <= m.z[i, j] + float(upper[i]) * (1 - m.s[i, j])
+    )
+    m.relu_inactive = pyo.Constraint(
+        m.S, rule=lambda m, i, j: m.a[i, j] <= float(upper[i]) * m.s[i, j]
+    )
+    if two_layer:
+        m.f = pyo.Expression(
+            m.I, rule=lambda m, i: sum(float(signs[j]) * m.a[i, j] for j in range(h)) + m.c
+        )
+        pairs = [j for j in range(h - 1) if signs[j] == signs[j + 1]]
+        m.symmetry = pyo.Constraint(
+            pairs,
+            rule=lambda m, j: sum(m.s[i, j] for i in range(n)) >= sum(m.s[i, j + 1] for i in range(n)),
+        )
+    else:
+        m.f = pyo.Expression(m.I, rule=lambda m, i: m.a[i, 0])
+
+    if problem.loss == "squared":
+        if squared == "quadratic":
+            m.loss = pyo.Objective(expr=sum((float(y[i]) - m.f[i]) ** 2 for i in range(n)))
+        else:
+            m.t = pyo.Var(m.I, bounds=(0.0, None), initialize=0.0)
+            m.tangents = pyo.ConstraintList()
+            m.loss = pyo.Objective(expr=sum(m.t[i] for i in range(n)))
+    else:
+        m.e = pyo.Var(m.I, bounds=(0.0, None), initialize=0.0)
+        if problem.loss == "absolute":
+            m.abs_above = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= float(y[i]) - m.f[i])
+            m.abs_below = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= m.f[i] - float(y[i]))
+        else:
+            m.hinge = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= 1 - float(y[i]) * m.f[i])
+        m.loss = pyo.Objective(expr=sum(m.e[i] for i in range(n)))
+    return Formulation(problem, m, signs, binary_samples, upper)
+
+
+def build_one_node(problem: Problem, *, positive_units: int = 1, squared: str = "tangents") -> Formulation:
+    """Big-M MIP of one-node training (``positive_units`` must be 1; kept for the shared signature)."""
+    if problem.arch != "one-node":
+        raise InvalidInputError(f"build_one_node needs a one-node problem, got {problem.arch}")
+    if positive_units != 1:
+        raise InvalidInputError("a one-node network has one unit with output sign +1")
+    return _build(problem, 1, squared)
+
+
+def build_two_layer(problem: Problem, *, positive_units: int, squared: str = "tangents") -> Formulation:
+    """Big-M MIP of two-layer training with ``positive_units`` output weights +1, the rest -1."""
+    if problem.arch != "two-layer":
+        raise InvalidInputError(f"build_two_layer needs a two-layer problem, got {problem.arch}")
+    return _build(problem, positive_units, squared)
+
+
+def build_formulations(problem: Problem, *, squared: str = "tangents") -> list[Formulation]:
+    """Every formulation needed to cover the class: one for one-node, ``width + 1`` sign cases
+    (number of +1 output units 0..width) for two-layer."""
+    if problem.arch == "one-node":
+        return [build_one_node(problem, squared=squared)]
+    return [build_two_layer(problem, positive_units=p, squared=squared)
+            for p in range(problem.width, -1, -1)]
