@@ -10,6 +10,7 @@ from exactrelu.errors import (
     SolverError,
 )
 from exactrelu.network import OneNodeNetwork, TwoLayerNetwork
+from exactrelu.solve import available_methods, solve
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,8 @@ __all__ = [
     "Problem",
     "SolverError",
     "TwoLayerNetwork",
+    "available_methods",
     "load_instance",
     "save_instance",
+    "solve",
 ]

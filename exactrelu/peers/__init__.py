@@ -1,0 +1,1 @@
+"""Peer solvers (optional extras): independent oracles for tests and baselines for benchmarks."""
