@@ -25,6 +25,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
+from exactrelu.convex import fit_one_node_pattern, fit_two_layer_pattern
 from exactrelu.data import Problem
 from exactrelu.errors import SolverError
 from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
@@ -70,8 +71,37 @@ def fit_fixed_pattern(
     -------
     network : OneNodeNetwork or TwoLayerNetwork
     objective : float
-        Its loss recomputed in float64 (never above the convex optimum but for rounding).
+        Its loss recomputed in float64.
+
+    Notes
+    -----
+    The program goes to HiGHS in Gram form first (:mod:`exactrelu.convex`: a dense
+    Hessian on the few weights). HiGHS's QP solver has been seen to end in "Solve
+    error" on either form for some data, so on failure the residual form is tried on
+    a fresh HiGHS instance; :class:`~exactrelu.errors.SolverError` only if both fail.
     """
+    pattern = np.asarray(pattern, bool).reshape(problem.n, problem.width)
+    try:
+        if problem.arch == "one-node":
+            free_mask = np.zeros(problem.n, bool) if free is None else np.asarray(free, bool)
+            return fit_one_node_pattern(problem, pattern[:, 0], free_mask, highs)
+        v = np.ones(problem.width) if signs is None else np.asarray(signs, float)
+        return fit_two_layer_pattern(problem, pattern, v, highs)
+    except SolverError:
+        if highs is not None:
+            highs.clearSolver()  # a failed solve can leave the reused instance in a bad state
+        return _fit_residual_form(problem, pattern, signs, free)
+
+
+def _fit_residual_form(
+    problem: Problem,
+    pattern: np.ndarray,
+    signs: np.ndarray | None = None,
+    free: np.ndarray | None = None,
+    *,
+    highs: highspy.Highs | None = None,
+) -> tuple[Network, float]:
+    """Residual form: one residual variable and one equality row per sample."""
     X, y = problem.X, problem.y
     n, d = X.shape
     h = problem.width

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from exactrelu.data import check_choice, LOSSES
+from exactrelu.data import LOSSES, check_choice
 from exactrelu.errors import InvalidInputError
 
 

@@ -65,6 +65,8 @@ class Formulation:
         Output signs of the hidden units (+1 for one-node).
     binary_samples : ndarray of bool, shape (n_samples,)
         Samples that carry a binary per unit.
+    monotone_samples : ndarray of bool, shape (n_samples,)
+        One-node samples whose loss never decreases in the activation (no binary).
     upper : ndarray of shape (n_samples,)
         The big-M values ``U_i``.
     tangent_points : list of ndarray
@@ -75,6 +77,7 @@ class Formulation:
     model: pyo.ConcreteModel
     signs: np.ndarray
     binary_samples: np.ndarray
+    monotone_samples: np.ndarray
     upper: np.ndarray
     tangent_points: list[np.ndarray] = field(default_factory=list)
 
@@ -130,7 +133,7 @@ class Formulation:
 
         A cut is added only where the cuts already present underestimate ``r̄_i²`` by
         more than ``min_violation · max(1, r̄_i²)``, so repeated points add nothing.
-        Residuals of samples without a binary (one-node) are clipped to ``r̄ <= 0``: the
+        Residuals of one-node samples without a binary by monotonicity are clipped to ``r̄ <= 0``: the
         modelled loss must stay non-decreasing in their activation for the relaxation
         ``a_i >= max(0, z_i)`` to be exact, and their true residual ``y_i - a_i`` is
         never positive anyway. Returns the new constraint objects.
@@ -139,13 +142,12 @@ class Formulation:
         if not hasattr(m, "tangents"):
             raise InvalidInputError("tangent cuts apply to squared loss in 'tangents' mode only")
         r = np.asarray(residuals, float).copy()
-        if self.problem.arch == "one-node":
-            r[~self.binary_samples] = np.minimum(r[~self.binary_samples], 0.0)
+        r[self.monotone_samples] = np.minimum(r[self.monotone_samples], 0.0)
         modelled = np.zeros_like(r)  # t_i >= 0 is the tangent at 0
         if self.tangent_points:
             points = np.vstack(self.tangent_points)
-            with np.errstate(invalid="ignore"):
-                modelled = np.maximum(modelled, np.nanmax(2 * points * r - points**2, axis=0))
+            values = np.where(np.isnan(points), -np.inf, 2 * points * r - points**2)
+            modelled = np.maximum(modelled, values.max(axis=0))
         keep = r**2 - modelled > min_violation * np.maximum(1.0, r**2)
         y = self.problem.y
         added = []
@@ -208,10 +210,10 @@ def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
     B = problem.weight_bound
 
     if two_layer:
-        binary_samples = np.ones(n, bool)
+        monotone_samples = np.zeros(n, bool)
     else:
-        binary_samples = ~loss_monotone_in_activation(y, problem.loss)
-    binary_samples &= upper > 0  # x_i = 0 without bias: z_i = 0 always, a_i = 0
+        monotone_samples = loss_monotone_in_activation(y, problem.loss)
+    binary_samples = ~monotone_samples & (upper > 0)  # upper = 0: z_i = 0 always, a_i = 0
 
     m = pyo.ConcreteModel(name=f"exactrelu {problem.arch} {problem.loss}")
     m.I = pyo.RangeSet(0, n - 1)
@@ -266,7 +268,7 @@ def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
         else:
             m.hinge = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= 1 - float(y[i]) * m.f[i])
         m.loss = pyo.Objective(expr=sum(m.e[i] for i in range(n)))
-    return Formulation(problem, m, signs, binary_samples, upper)
+    return Formulation(problem, m, signs, binary_samples, monotone_samples, upper)
 
 
 def build_one_node(problem: Problem, *, positive_units: int = 1, squared: str = "tangents") -> Formulation:

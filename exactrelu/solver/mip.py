@@ -249,7 +249,7 @@ def _trap_sigint(search: _Search) -> Iterator[None]:
         yield
         return
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         search.interrupted = True
 
     previous = signal.signal(signal.SIGINT, handler)
@@ -415,7 +415,7 @@ def _polish(case: _Case, network: Network) -> Network | None:
     formulation, search = case.formulation, case.search
     problem = formulation.problem
     pattern = network.activation_pattern(problem.X)
-    free = ~formulation.binary_samples if problem.arch == "one-node" else None
+    free = formulation.monotone_samples if problem.arch == "one-node" else None
     try:
         polished, _ = fit_fixed_pattern(problem, pattern, formulation.signs, free)
     except Exception:  # the incumbent stays valid without polishing

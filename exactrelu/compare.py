@@ -1,0 +1,178 @@
+"""Run every training method on one instance and tabulate the results (``exactrelu compare``).
+
+Each method gets the same :class:`~exactrelu.options.SolveOptions` (so the time
+limit applies to each method separately). A method that does not apply to the
+problem (``approx`` on a two-layer network, ``enumerate`` past its size limit) is
+listed with status ``skipped`` and the reason; one whose optional dependency is
+missing with status ``unavailable``.
+
+Columns: ``method``, ``status``, ``loss`` (recomputed from the weights), ``bound``
+(the proven lower bound, exact methods only), ``gap_to_best_bound``
+(``(loss - B*) / max(|loss|, 1e-9)`` where ``B*`` is the largest proven bound of
+any method: how far each network is from the best *proven* optimum, 0 for a
+certified optimum), ``seconds`` and ``dead_units`` (hidden units active on no
+sample).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from exactrelu.data import Problem, load_instance
+from exactrelu.errors import ExactReLUError, InvalidInputError
+from exactrelu.options import SolveOptions
+
+DEFAULT_METHODS = ("mip", "enumerate", "approx", "gd")
+COLUMNS = ("method", "status", "loss", "bound", "gap_to_best_bound", "seconds", "dead_units")
+
+
+def compare(
+    problem: Problem,
+    options: SolveOptions,
+    methods: list[str] | tuple[str, ...] | None = None,
+    method_options: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``methods`` (default: mip, enumerate, approx, gd) on ``problem``.
+
+    Parameters
+    ----------
+    problem : Problem
+    options : SolveOptions
+        Shared by every method.
+    methods : sequence of str, optional
+        Names accepted by :func:`exactrelu.solve.solve`.
+    method_options : dict, optional
+        Per-method keyword options, e.g. ``{"approx": {"k": 2}}``.
+
+    Returns
+    -------
+    list of dict
+        One row per method with the keys of :data:`COLUMNS` (``bound`` and
+        ``gap_to_best_bound`` may be None) plus ``note`` (why a method was skipped).
+    """
+    from exactrelu.solve import _methods
+
+    available = _methods()
+    methods = list(DEFAULT_METHODS if methods is None else methods)
+    method_options = method_options or {}
+    unknown = [m for m in methods if m not in available and m not in DEFAULT_METHODS]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(available)}"
+        )
+    rows: list[dict[str, Any]] = []
+    for name in methods:
+        row: dict[str, Any] = dict.fromkeys(COLUMNS)
+        row.update(method=name, note="")
+        if name not in available:
+            row["status"] = "unavailable"
+            rows.append(row)
+            continue
+        try:
+            cert = available[name](problem, options, **method_options.get(name, {}))
+        except InvalidInputError as exc:
+            row.update(status="skipped", note=str(exc))
+        except ImportError as exc:
+            row.update(status="unavailable", note=str(exc))
+        except ExactReLUError as exc:
+            row.update(status="error", note=str(exc))
+        else:
+            row.update(
+                status=cert.status,
+                loss=cert.objective,
+                bound=cert.bound,
+                seconds=cert.seconds,
+                dead_units=len(cert.network.dead_units(problem.X)),
+            )
+        rows.append(row)
+    bounds = [r["bound"] for r in rows if r["bound"] is not None]
+    best_bound = max(bounds) if bounds else None
+    for r in rows:
+        if best_bound is not None and r["loss"] is not None:
+            r["gap_to_best_bound"] = (r["loss"] - best_bound) / max(abs(r["loss"]), 1e-9)
+    return rows
+
+
+def _cell(value: Any, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "loss":
+        return f"{value:.10g}"
+    if kind == "gap":
+        return f"{value:.2e}"
+    if kind == "seconds":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Plain-text table of :func:`compare` rows, one line per method, notes underneath."""
+    header = ("method", "status", "loss", "bound", "gap to best bound", "time (s)", "dead units")
+    kinds = ("str", "str", "loss", "loss", "gap", "seconds", "str")
+    body = [
+        [_cell(r.get(col), kind) for col, kind in zip(COLUMNS, kinds, strict=True)] for r in rows
+    ]
+    widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(header)]
+    right = {2, 3, 4, 5, 6}
+
+    def fmt(cells) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    lines = [fmt(header), fmt(["-" * w for w in widths])]
+    lines += [fmt(line) for line in body]
+    notes = [f"{r['method']}: {r['note']}" for r in rows if r.get("note")]
+    if notes:
+        lines.append("")
+        lines += notes
+    return "\n".join(lines)
+
+
+def compare_main(args: Any) -> int:
+    """Handler of ``exactrelu compare INSTANCE`` for an ``argparse.Namespace``.
+
+    Reads ``args.path`` (or ``args.instance``) and, when present, ``arch``,
+    ``width``, ``loss``, ``weight_bound``, ``bias`` (or ``no_bias``), ``time_limit``,
+    ``gap``, ``threads``, ``seed``, ``methods`` (list or comma-separated string) and
+    ``json``. Prints the table (or JSON rows) on stdout. Returns the exit code: 0
+    when it ran, 2 for bad input (one line on stderr).
+    """
+    get = lambda name, default=None: getattr(args, name, default)  # noqa: E731
+    try:
+        path = get("path") or get("instance")
+        if path is None:
+            raise InvalidInputError("compare needs an instance file")
+        bias = get("bias")
+        if bias is None and get("no_bias") is not None:
+            bias = not get("no_bias")
+        problem = load_instance(path).problem(
+            arch=get("arch"),
+            width=get("width"),
+            loss=get("loss"),
+            weight_bound=get("weight_bound"),
+            bias=bias,
+        )
+        kwargs = {
+            "time_limit": get("time_limit"),
+            "threads": get("threads"),
+            "seed": get("seed", 0) or 0,
+        }
+        if get("gap") is not None:
+            kwargs["rel_gap"] = get("gap")
+        options = SolveOptions(**kwargs)
+        methods = get("methods")
+        if isinstance(methods, str):
+            methods = [m.strip() for m in methods.split(",") if m.strip()]
+        rows = compare(problem, options, methods)
+    except InvalidInputError as exc:
+        print(f"exactrelu compare: {exc}", file=sys.stderr)
+        return 2
+    if get("json"):
+        print(json.dumps(rows, indent=2, allow_nan=False))
+    else:
+        print(format_table(rows))
+    return 0

@@ -1,0 +1,26 @@
+"""Instances that once broke the MIP, each checked against the brute-force oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import exactrelu
+from oracle import brute_force
+
+
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+def test_zero_sample_without_bias_keeps_its_positive_residual(loss):
+    # A sample x = 0 without bias always predicts 0, so it carries no binary; its
+    # residual y > 0 must not be clipped like those of samples with y <= 0 (the
+    # outer approximation stalled at a 1% gap when it was).
+    rng = np.random.default_rng(5)
+    X = np.round(rng.normal(size=(7, 2)))
+    X[3] = 0.0
+    y = rng.normal(size=7)
+    y[3] = 0.25
+    problem = exactrelu.Problem(X, y, loss=loss, bias=False)
+    cert = exactrelu.solve(problem)
+    oracle = brute_force(X, y, loss=loss, bias=False)
+    assert cert.status == "optimal"
+    assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
