@@ -24,7 +24,7 @@ import numpy as np
 from exactrelu.data import Problem
 from exactrelu.errors import SolverError
 from exactrelu.network import OneNodeNetwork, TwoLayerNetwork
-from exactrelu.solver.highs_util import INF, SparseRows, pass_model, quiet_highs, to_csc
+from exactrelu.solver.highs_util import INF, SparseRows, pass_model, quiet_highs
 
 
 @dataclass
@@ -191,23 +191,6 @@ def solve_convex(
 def _pass_qp(highs, cost, lower, upper, block: SparseRows, dense, diag, offset) -> None:
     """Pass a QP whose Hessian is a dense leading block plus a diagonal."""
     num_col = cost.size
-    rows, cols, vals, lo, up = block.arrays()
-    lp = highspy.HighsLp()
-    lp.num_col_ = num_col
-    lp.num_row_ = lo.size
-    lp.col_cost_ = cost
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = lo
-    lp.row_upper_ = up
-    lp.offset_ = float(offset)
-    start, index, value = to_csc(rows, cols, vals, num_col)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = num_col
-    lp.a_matrix_.num_row_ = lo.size
-    lp.a_matrix_.start_ = start
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
     # lower triangle, column-wise (HiGHS's triangular Hessian format)
     p = 0 if dense is None else dense.shape[0]
     h_start = [0]
@@ -228,17 +211,13 @@ def _pass_qp(highs, cost, lower, upper, block: SparseRows, dense, diag, offset) 
         h_index.append(idx[keep])
         h_value.append(val[keep])
         h_start.append(h_start[-1] + int(keep.sum()))
-    hess = highspy.HighsHessian()
-    hess.dim_ = num_col
-    hess.format_ = highspy.HessianFormat.kTriangular
-    hess.start_ = np.asarray(h_start, dtype=np.int32)
-    hess.index_ = np.concatenate(h_index).astype(np.int32) if h_index else np.zeros(0, np.int32)
-    hess.value_ = np.concatenate(h_value) if h_value else np.zeros(0)
-    model = highspy.HighsModel()
-    model.lp_ = lp
-    model.hessian_ = hess
-    if highs.passModel(model) == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS rejected a convex subproblem")
+    hessian = (
+        np.asarray(h_start),
+        np.concatenate(h_index) if h_index else np.zeros(0, int),
+        np.concatenate(h_value) if h_value else np.zeros(0),
+    )
+    pass_model(highs, cost=cost, col_lower=lower, col_upper=upper, block=block,
+               hessian=hessian, offset=offset)
 
 
 def augmented(problem: Problem) -> np.ndarray:

@@ -94,14 +94,9 @@ def fit_fixed_pattern(
 
 
 def _fit_residual_form(
-    problem: Problem,
-    pattern: np.ndarray,
-    signs: np.ndarray | None = None,
-    free: np.ndarray | None = None,
-    *,
-    highs: highspy.Highs | None = None,
+    problem: Problem, pattern: np.ndarray, signs: np.ndarray | None, free: np.ndarray | None
 ) -> tuple[Network, float]:
-    """Residual form: one residual variable and one equality row per sample."""
+    """Residual form, on a fresh HiGHS: one residual variable and equality row per sample."""
     X, y = problem.X, problem.y
     n, d = X.shape
     h = problem.width
@@ -190,7 +185,7 @@ def _fit_residual_form(
         block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
                   np.r_[y[f_rows] * f_vals, np.ones(n)], np.ones(n), INF)
 
-    highs = highs or quiet_highs()
+    highs = quiet_highs()
     pass_model(highs, cost=cost, col_lower=lower, col_upper=upper, block=block,
                hessian_diag=hess)
     highs.run()

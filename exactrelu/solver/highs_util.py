@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
+from exactrelu.errors import SolverError
+
 INF = highspy.kHighsInf
 
 
@@ -67,9 +69,14 @@ def pass_model(
     block: SparseRows,
     integrality: np.ndarray | None = None,
     hessian_diag: np.ndarray | None = None,
+    hessian: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     offset: float = 0.0,
 ) -> None:
-    """Load ``min cost·x + offset + ½ Σ hessian_diag_k x_k²`` subject to ``block`` into ``highs``."""
+    """Load ``min cost·x + offset + ½ xᵀQx`` subject to ``block`` into ``highs``.
+
+    ``Q`` is given either as its diagonal (``hessian_diag``) or as its lower triangle in
+    compressed-column form ``(start, index, value)`` (``hessian``); neither: an LP/MILP.
+    """
     num_col = cost.size
     rows, cols, vals, lower, upper = block.arrays()
     lp = highspy.HighsLp()
@@ -90,7 +97,14 @@ def pass_model(
     lp.a_matrix_.value_ = value
     if integrality is not None:
         lp.integrality_ = [highspy.HighsVarType(int(t)) for t in integrality]
-    if hessian_diag is None:
+    if hessian_diag is not None:
+        nz = np.flatnonzero(hessian_diag)
+        counts = np.zeros(num_col, np.int32)
+        counts[nz] = 1
+        h_start = np.zeros(num_col + 1, np.int32)
+        np.cumsum(counts, out=h_start[1:])
+        hessian = (h_start, nz, np.asarray(hessian_diag, float)[nz])
+    if hessian is None:
         status = highs.passModel(lp)
     else:
         model = highspy.HighsModel()
@@ -98,18 +112,13 @@ def pass_model(
         hess = highspy.HighsHessian()
         hess.dim_ = num_col
         hess.format_ = highspy.HessianFormat.kTriangular
-        nz = np.flatnonzero(hessian_diag)
-        counts = np.zeros(num_col, np.int32)
-        counts[nz] = 1
-        start_h = np.zeros(num_col + 1, np.int32)
-        np.cumsum(counts, out=start_h[1:])
-        hess.start_ = start_h
-        hess.index_ = nz.astype(np.int32)
-        hess.value_ = np.asarray(hessian_diag, float)[nz]
+        hess.start_ = np.asarray(hessian[0], np.int32)
+        hess.index_ = np.asarray(hessian[1], np.int32)
+        hess.value_ = np.asarray(hessian[2], float)
         model.hessian_ = hess
         status = highs.passModel(model)
     if status == highspy.HighsStatus.kError:
-        raise RuntimeError("HiGHS rejected the model")
+        raise SolverError("HiGHS rejected the model")
 
 
 _banner_printed = False

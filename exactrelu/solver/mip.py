@@ -115,7 +115,10 @@ class _Case:
         self.W_cols = self.compiled.columns(model.W[j, k] for j in model.J for k in model.K)
         self.b_cols = self.compiled.columns(model.b[j] for j in model.J)
         self.c_col = self.compiled.columns([model.c])[0] if problem.arch == "two-layer" else None
-        self.t_cols = self.compiled.columns(model.t[i] for i in model.I) if hasattr(model, "t") else None
+        loss_var = model.t if hasattr(model, "t") else model.e if hasattr(model, "e") else None
+        self.loss_cols = None if loss_var is None else self.compiled.columns(
+            loss_var[i] for i in model.I)
+        self.residual_bound = np.inf
         self.has_integers = len(model.s) > 0
         self.highs = quiet_highs(search.options.threads, search.options.seed)
         self._configure()
@@ -187,6 +190,28 @@ class _Case:
         solution.value_valid = True
         return self.highs.setSolution(solution) != highspy.HighsStatus.kError
 
+    def restrict_to_improvements(self, cutoff: float) -> None:
+        """Per-sample consequences of the cutoff: no sample may lose more than ``cutoff``.
+
+        Every loss term is >= 0, so a network better than the incumbent has each
+        ``t_i`` (``e_i``) at most ``cutoff``; for squared loss, tangents at
+        ``r̄ = ±√cutoff`` turn that into ``|y_i - f_i| <= √cutoff``. These rows only
+        remove networks worse than the incumbent, so the case's bound stays
+        min(its optimum, cutoff), as with the cutoff itself; but presolve and node
+        propagation can now fix activations (a one-node sample with
+        ``y_i > √cutoff`` must be active).
+        """
+        if self.loss_cols is None or not np.isfinite(cutoff):
+            return
+        n = self.loss_cols.size
+        self.highs.changeColsBounds(n, self.loss_cols, np.zeros(n), np.full(n, cutoff))
+        problem = self.formulation.problem
+        if problem.loss == "squared" and np.sqrt(cutoff) < 0.9 * self.residual_bound:
+            self.residual_bound = float(np.sqrt(cutoff))
+            for sign in (1.0, -1.0):
+                new = self.formulation.add_tangents(np.full(n, sign * self.residual_bound))
+                self.compiled.add_rows(self.highs, new)
+
     def add_tangents(self, network: Network, t_values: np.ndarray | None = None) -> int:
         """Tangent cuts at the residuals of ``network``; returns how many were added."""
         p = self.formulation.problem
@@ -211,6 +236,7 @@ class _Case:
         # so what this case proves is min(reported bound, cutoff).
         cutoff = search.best_loss
         highs.setOptionValue("objective_bound", float(cutoff))
+        self.restrict_to_improvements(cutoff)
         self.warm_start(search.best) or self.warm_start(zero_network(
             search.problem.arch, search.problem.d, search.problem.width))
         highs.run()
