@@ -24,3 +24,18 @@ def test_zero_sample_without_bias_keeps_its_positive_residual(loss):
     oracle = brute_force(X, y, loss=loss, bias=False)
     assert cert.status == "optimal"
     assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize(("seed", "loss"), [(1, "squared"), (3, "absolute")])
+def test_sign_case_pruned_by_the_cutoff_counts_as_proven(seed, loss):
+    # Under the cutoff's per-sample restrictions a sign case that cannot beat the
+    # incumbent is infeasible; HiGHS says so, and that is a proof, not an error.
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(6, 2))
+    y = rng.normal(size=6)
+    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss))
+    oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
+    assert cert.details["pruned_by_cutoff"] >= 1
+    assert cert.status == "optimal"
+    assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
+    assert cert.bound <= oracle.loss * (1 + 1e-6) + 1e-9

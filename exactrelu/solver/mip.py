@@ -66,6 +66,7 @@ class _Search:
     nodes: int = 0
     mip_solves: int = 0
     polished: int = 0
+    pruned: int = 0  # MILPs proved unable to beat the incumbent (infeasible under the cutoff)
     lower_bounds: dict[int, float] = field(default_factory=dict)
 
     def offer(self, network: Network) -> bool:
@@ -244,11 +245,16 @@ class _Case:
         search.mip_solves += 1
         status = highs.getModelStatus()
         info = highs.getInfo()
-        if self.has_integers:
-            search.nodes += max(0, int(info.mip_node_count))
+        if status in (Status.kInfeasible, Status.kObjectiveBound):
+            # Without the cutoff restrictions the zero network is always feasible, so
+            # this proves that no network of this case beats the incumbent.
+            status, dual = Status.kOptimal, cutoff
+            search.pruned += 1
+        elif self.has_integers:
             dual = info.mip_dual_bound
         else:  # a pure LP: its optimum is its bound
             dual = info.objective_function_value if status == Status.kOptimal else -np.inf
+        search.nodes += max(0, int(info.mip_node_count))
         dual = min(dual, cutoff)
         if np.isfinite(dual):
             search.lower_bounds[self.key] = max(search.lower_bounds[self.key], float(dual))
@@ -413,11 +419,13 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
                     break
             if gap_closed(search.best_loss, search.bound(), options.rel_gap, options.abs_gap):
                 break
-        search.report("finished", force=True)
+        if search.last_progress > 0:  # close a progress report that was started
+            search.report("finished", force=True)
     details = {
         "cases": len(cases),
         "mip_solves": search.mip_solves,
         "nodes": search.nodes,
+        "pruned_by_cutoff": search.pruned,
         "binaries": int(sum(len(c.formulation.model.s) for c in cases)),
         "build_seconds": round(build_seconds, 3),
     }
