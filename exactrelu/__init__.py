@@ -11,6 +11,7 @@ from exactrelu.errors import (
 )
 from exactrelu.network import OneNodeNetwork, TwoLayerNetwork
 from exactrelu.solve import available_methods, solve
+from exactrelu.validation import ValidationReport, validate
 
 __version__ = "0.1.0"
 
@@ -25,8 +26,10 @@ __all__ = [
     "Problem",
     "SolverError",
     "TwoLayerNetwork",
+    "ValidationReport",
     "available_methods",
     "load_instance",
     "save_instance",
     "solve",
+    "validate",
 ]

@@ -54,6 +54,48 @@ def _fail(message: str) -> None:
 # ----------------------------------------------------------------------------------------
 
 
+def _add_problem_arguments(p: argparse.ArgumentParser) -> None:
+    """PATH and the problem flags shared by ``solve`` and ``compare``."""
+    p.add_argument("path", metavar="PATH", help="instance file (.npz or .csv)")
+    model = p.add_argument_group("problem")
+    model.add_argument("--arch", choices=ARCHS, help="network class (default one-node)")
+    model.add_argument("--width", type=int, metavar="H",
+                       help="hidden units of a two-layer network (default 2)")
+    model.add_argument("--loss", choices=LOSSES, help="per-sample loss (default squared)")
+    model.add_argument("--weight-bound", type=float, metavar="B",
+                       help="box radius: |w|, |b| <= B (default 2)")
+    model.add_argument("--no-bias", action="store_true", help="hidden units without bias")
+
+
+def _add_solver_arguments(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    how = p.add_argument_group("solver")
+    how.add_argument("--time-limit", type=float, metavar="S", help="wall-clock seconds")
+    how.add_argument("--gap", type=float, metavar="G",
+                     help="relative optimality tolerance (default 1e-6)")
+    how.add_argument("--threads", type=int, metavar="T", help="solver threads")
+    how.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    return how
+
+
+def _problem(args: argparse.Namespace):
+    from exactrelu.data import load_instance
+
+    return load_instance(args.path).problem(
+        arch=args.arch,
+        width=args.width,
+        loss=args.loss,
+        weight_bound=args.weight_bound,
+        bias=False if args.no_bias else None,
+    )
+
+
+def _solver_options(args: argparse.Namespace) -> dict:
+    options = {"time_limit": args.time_limit, "threads": args.threads, "seed": args.seed}
+    if args.gap is not None:
+        options["gap"] = args.gap
+    return options
+
+
 def _add_solve(subparsers: argparse._SubParsersAction) -> None:
     from exactrelu.solve import available_methods
 
@@ -64,23 +106,10 @@ def _add_solve(subparsers: argparse._SubParsersAction) -> None:
         "target last) and print the certificate. Defaults for --arch, --width, --loss and "
         "--weight-bound come from the JSON sidecar PATH.json, then from the package defaults.",
     )
-    p.add_argument("path", metavar="PATH", help="instance file (.npz or .csv)")
-    model = p.add_argument_group("problem")
-    model.add_argument("--arch", choices=ARCHS, help="network class (default one-node)")
-    model.add_argument("--width", type=int, metavar="H",
-                       help="hidden units of a two-layer network (default 2)")
-    model.add_argument("--loss", choices=LOSSES, help="per-sample loss (default squared)")
-    model.add_argument("--weight-bound", type=float, metavar="B",
-                       help="box radius: |w|, |b| <= B (default 2)")
-    model.add_argument("--no-bias", action="store_true", help="hidden units without bias")
-    how = p.add_argument_group("solver")
+    _add_problem_arguments(p)
+    how = _add_solver_arguments(p)
     how.add_argument("--method", choices=available_methods(), default="mip",
                      help="training method (default mip)")
-    how.add_argument("--time-limit", type=float, metavar="S", help="wall-clock seconds")
-    how.add_argument("--gap", type=float, metavar="G",
-                     help="relative optimality tolerance (default 1e-6)")
-    how.add_argument("--threads", type=int, metavar="T", help="solver threads")
-    how.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true",
                      help="print the certificate as JSON instead of the summary")
@@ -95,31 +124,19 @@ def _add_solve(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_solve(args: argparse.Namespace) -> int:
-    from exactrelu.data import load_instance
     from exactrelu.solve import solve
 
     out = Path(args.out) if args.out else None
     if out is not None and not out.parent.is_dir():  # fail before a long solve, not after
         raise InvalidInputError(f"--out {out}: directory {out.parent} does not exist")
-    instance = load_instance(args.path)
-    problem = instance.problem(
-        arch=args.arch,
-        width=args.width,
-        loss=args.loss,
-        weight_bound=args.weight_bound,
-        bias=False if args.no_bias else None,
+    problem = _problem(args)
+    certificate = solve(
+        problem,
+        method=args.method,
+        log=args.log,
+        progress=None if args.quiet else args.progress,
+        **_solver_options(args),
     )
-    options = {
-        "method": args.method,
-        "time_limit": args.time_limit,
-        "threads": args.threads,
-        "seed": args.seed,
-        "log": args.log,
-        "progress": None if args.quiet else args.progress,
-    }
-    if args.gap is not None:
-        options["gap"] = args.gap
-    certificate = solve(problem, **options)
     if out is not None:
         try:
             out.write_text(certificate.to_json() + "\n")
@@ -130,10 +147,85 @@ def _run_solve(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------------
+# compare
+# ----------------------------------------------------------------------------------------
+
+
+def _add_compare(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "compare",
+        help="run every method on one instance and print one table",
+        description="Run every training method (mip, enumerate, approx, gd) on PATH and print "
+        "one table: method, status, loss, proven bound, gap to the best bound, time, dead units.",
+    )
+    _add_problem_arguments(p)
+    _add_solver_arguments(p)
+    p.add_argument("--methods", metavar="LIST",
+                   help="comma-separated methods to run (default: all that apply)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(run=_run_compare)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    import json
+
+    from exactrelu.compare import compare, format_table
+    from exactrelu.options import SolveOptions
+
+    options = _solver_options(args)
+    if "gap" in options:
+        options["rel_gap"] = options.pop("gap")
+    methods = None
+    if args.methods:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    rows = compare(_problem(args), SolveOptions(**options), methods)
+    print(json.dumps(rows, indent=2, allow_nan=False) if args.json else format_table(rows))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
 # the parser and main
 # ----------------------------------------------------------------------------------------
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_solve]
+def _add_validate(subparsers: argparse._SubParsersAction) -> None:
+    from exactrelu.validation import add_validate_parser
+
+    add_validate_parser(subparsers)
+
+
+def _add_export(subparsers: argparse._SubParsersAction) -> None:
+    from exactrelu.export import add_export_parser
+
+    add_export_parser(subparsers)
+
+
+def _add_generate(subparsers: argparse._SubParsersAction) -> None:
+    from exactrelu.bench.generate_cli import add_generate_parser
+
+    add_generate_parser(subparsers)
+
+
+def _add_bench(subparsers: argparse._SubParsersAction) -> None:
+    from exactrelu.bench.runner import add_bench_parser
+
+    add_bench_parser(subparsers)
+
+
+def _add_plot(subparsers: argparse._SubParsersAction) -> None:
+    from exactrelu.bench.plots import add_plot_parser
+
+    add_plot_parser(subparsers)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_solve,
+    _add_compare,
+    _add_validate,
+    _add_export,
+    _add_generate,
+    _add_bench,
+    _add_plot,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,11 +16,9 @@ sample).
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
-from exactrelu.data import Problem, load_instance
+from exactrelu.data import Problem
 from exactrelu.errors import ExactReLUError, InvalidInputError
 from exactrelu.options import SolveOptions
 
@@ -130,49 +128,3 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines.append("")
         lines += notes
     return "\n".join(lines)
-
-
-def compare_main(args: Any) -> int:
-    """Handler of ``exactrelu compare INSTANCE`` for an ``argparse.Namespace``.
-
-    Reads ``args.path`` (or ``args.instance``) and, when present, ``arch``,
-    ``width``, ``loss``, ``weight_bound``, ``bias`` (or ``no_bias``), ``time_limit``,
-    ``gap``, ``threads``, ``seed``, ``methods`` (list or comma-separated string) and
-    ``json``. Prints the table (or JSON rows) on stdout. Returns the exit code: 0
-    when it ran, 2 for bad input (one line on stderr).
-    """
-    get = lambda name, default=None: getattr(args, name, default)  # noqa: E731
-    try:
-        path = get("path") or get("instance")
-        if path is None:
-            raise InvalidInputError("compare needs an instance file")
-        bias = get("bias")
-        if bias is None and get("no_bias") is not None:
-            bias = not get("no_bias")
-        problem = load_instance(path).problem(
-            arch=get("arch"),
-            width=get("width"),
-            loss=get("loss"),
-            weight_bound=get("weight_bound"),
-            bias=bias,
-        )
-        kwargs = {
-            "time_limit": get("time_limit"),
-            "threads": get("threads"),
-            "seed": get("seed", 0) or 0,
-        }
-        if get("gap") is not None:
-            kwargs["rel_gap"] = get("gap")
-        options = SolveOptions(**kwargs)
-        methods = get("methods")
-        if isinstance(methods, str):
-            methods = [m.strip() for m in methods.split(",") if m.strip()]
-        rows = compare(problem, options, methods)
-    except InvalidInputError as exc:
-        print(f"exactrelu compare: {exc}", file=sys.stderr)
-        return 2
-    if get("json"):
-        print(json.dumps(rows, indent=2, allow_nan=False))
-    else:
-        print(format_table(rows))
-    return 0

@@ -231,6 +231,8 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             rows = list(csv.reader(handle))
     except UnicodeDecodeError:
         raise InstanceFileError(f"{path}: not a text CSV file") from None
+    except OSError as exc:
+        raise InstanceFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 2:
         raise InstanceFileError(f"{path}: needs a header row and at least one data row")
@@ -258,7 +260,12 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # e.g. an np.save file renamed
+            raise InstanceFileError(
+                f"{path}: holds a single array, not an .npz archive with X and y"
+            )
+        with archive:
             missing = [key for key in ("X", "y") if key not in archive.files]
             if missing:
                 raise InstanceFileError(

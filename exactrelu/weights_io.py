@@ -101,8 +101,9 @@ def normalise(
     network = TwoLayerNetwork.from_real_output(W, b, v, c)
     if one_node_ok and network.width == 1 and network.v[0] > 0 and c == 0.0:
         notes.append("width 1, positive output weight, output bias 0: a one-node network")
-        return LoadedNetwork(OneNodeNetwork(network.W[0], float(network.b[0])), source, notes,
-                             raw=raw)
+        return LoadedNetwork(
+            OneNodeNetwork(network.W[0], float(network.b[0])), source, notes, raw=raw
+        )
     return LoadedNetwork(network, source, notes, raw=raw)
 
 
@@ -151,11 +152,14 @@ def from_sklearn(mlp: Any) -> LoadedNetwork:
         )
     out = getattr(mlp, "out_activation_", "identity")
     if out not in ("identity", "logistic"):
-        raise InvalidInputError(f"{name} has output activation {out!r}; expected identity or "
-                                "logistic (binary classifier)")
+        raise InvalidInputError(
+            f"{name} has output activation {out!r}; expected identity or "
+            "logistic (binary classifier)"
+        )
     # sklearn stores coefs_[0] as (d, h); the class uses W of shape (h, d)
-    loaded = normalise(coefs[0].T, intercepts[0], coefs[1][:, 0], float(intercepts[1][0]),
-                       source="sklearn")
+    loaded = normalise(
+        coefs[0].T, intercepts[0], coefs[1][:, 0], float(intercepts[1][0]), source="sklearn"
+    )
     if out == "logistic":
         loaded.classes = np.asarray(mlp.classes_)
         loaded.notes.append(
@@ -170,8 +174,9 @@ def _torch_layers(state: dict[str, Any]) -> tuple[np.ndarray, ...]:
     arrays = {}
     for key, value in state.items():
         to_numpy = getattr(value, "detach", None)
-        arrays[key] = np.asarray(value.detach().cpu().double().numpy() if to_numpy else value,
-                                 dtype=np.float64)
+        arrays[key] = np.asarray(
+            value.detach().cpu().double().numpy() if to_numpy else value, dtype=np.float64
+        )
     weights = [k for k, a in arrays.items() if k.endswith("weight") and a.ndim == 2]
     if len(weights) != 2:
         raise InvalidInputError(
@@ -265,8 +270,14 @@ def _from_dict(data: dict[str, Any], where: str) -> LoadedNetwork:
     missing = [key for key in ("W", "b", "v") if key not in weights]
     if missing:
         raise InvalidInputError(f"{where}: two-layer weights lack {', '.join(missing)}")
-    loaded = normalise(weights["W"], weights["b"], weights["v"], float(weights.get("c", 0.0)),
-                       source="exactrelu", one_node_ok=False)
+    loaded = normalise(
+        weights["W"],
+        weights["b"],
+        weights["v"],
+        float(weights.get("c", 0.0)),
+        source="exactrelu",
+        one_node_ok=False,
+    )
     return loaded
 
 
@@ -308,8 +319,7 @@ def load_weights(path: str | Path, *, trust_pickle: bool = False) -> LoadedNetwo
                 data = {key: archive[key] for key in archive.files}
         except (OSError, ValueError) as exc:
             raise InstanceFileError(f"{path}: not a readable .npz file ({exc})") from None
-        return _from_dict({k: (v.item() if v.ndim == 0 else v) for k, v in data.items()},
-                          str(path))
+        return _from_dict({k: (v.item() if v.ndim == 0 else v) for k, v in data.items()}, str(path))
     if suffix in TORCH_SUFFIXES:
         try:
             import torch
@@ -335,7 +345,7 @@ def load_weights(path: str | Path, *, trust_pickle: bool = False) -> LoadedNetwo
                 obj = joblib.load(path)
             else:
                 with path.open("rb") as handle:
-                    obj = pickle.load(handle)  # noqa: S301 - explicitly trusted by the user
+                    obj = pickle.load(handle)  # the user passed trust_pickle
         except Exception as exc:
             raise InstanceFileError(f"{path}: cannot unpickle ({exc})") from None
         return as_network(obj)

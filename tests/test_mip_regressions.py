@@ -39,3 +39,20 @@ def test_sign_case_pruned_by_the_cutoff_counts_as_proven(seed, loss):
     assert cert.status == "optimal"
     assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
     assert cert.bound <= oracle.loss * (1 + 1e-6) + 1e-9
+
+
+def test_threads_option_in_a_fresh_process():
+    # HiGHS sizes its thread scheduler once per process; the heuristic start solves
+    # QPs before the MILP asks for its thread count, which HiGHS used to refuse.
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, exactrelu\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.normal(size=(8, 2)); y = np.maximum(0, X @ [1.0, -1.0]) + 0.1 * rng.normal(size=8)\n"
+        "c = exactrelu.solve(exactrelu.Problem(X, y), threads=1)\n"
+        "print(c.status)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "optimal"

@@ -245,10 +245,13 @@ def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
         m.f = pyo.Expression(
             m.I, rule=lambda m, i: sum(float(signs[j]) * m.a[i, j] for j in range(h)) + m.c
         )
-        pairs = [j for j in range(h - 1) if signs[j] == signs[j + 1]]
+        # (samples with x_i = 0 and no bias carry no binary; without any, nothing to order)
+        pairs = [j for j in range(h - 1) if signs[j] == signs[j + 1]] if len(m.S) else []
+        active_samples = [int(i) for i in np.flatnonzero(binary_samples)]
         m.symmetry = pyo.Constraint(
             pairs,
-            rule=lambda m, j: sum(m.s[i, j] for i in range(n)) >= sum(m.s[i, j + 1] for i in range(n)),
+            rule=lambda m, j: sum(m.s[i, j] for i in active_samples)
+            >= sum(m.s[i, j + 1] for i in active_samples),
         )
     else:
         m.f = pyo.Expression(m.I, rule=lambda m, i: m.a[i, 0])

@@ -70,9 +70,15 @@ def solve_scip(problem: Problem, options: SolveOptions) -> Certificate:
         else:
             f.append(a[i][0])
     if problem.loss == "squared":
-        t = m.addVar(lb=0.0)
-        m.addCons(scip.quicksum((y[i] - f[i]) * (y[i] - f[i]) for i in range(n)) <= t)
-        m.setObjective(t, "minimize")
+        # one small convex quadratic constraint per sample (t_i >= r_i²) rather than one
+        # constraint over all samples: pyscipopt aborts ("free(): invalid size") on the
+        # single large quadratic of n = 1000, d = 10.
+        t = [m.addVar(lb=0.0) for _ in range(n)]
+        for i in range(n):
+            r = m.addVar(lb=None, ub=None)
+            m.addCons(r == y[i] - f[i])
+            m.addCons(r * r <= t[i])
+        m.setObjective(scip.quicksum(t), "minimize")
     else:
         e = [m.addVar(lb=0.0) for _ in range(n)]
         for i in range(n):

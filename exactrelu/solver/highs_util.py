@@ -147,12 +147,33 @@ def _new_highs() -> highspy.Highs:
     return highs
 
 
+QP_ITERATION_LIMIT = 100_000
+
+# HiGHS sizes one thread scheduler per process at its first solve and refuses a later
+# solve that asks for another thread count; this is the count exactrelu last asked for.
+_scheduler_threads: int | None = None
+
+
 def quiet_highs(threads: int | None = None, seed: int | None = None) -> highspy.Highs:
-    """A HiGHS instance that prints nothing."""
+    """A HiGHS instance that prints nothing.
+
+    ``threads`` resizes HiGHS's process-wide scheduler when it differs from the last
+    request; instances created later without ``threads`` use the same count, so every
+    solve of a run agrees with the scheduler.
+    """
+    global _scheduler_threads
     highs = _new_highs()
     highs.setOptionValue("output_flag", False)
-    if threads is not None:
-        highs.setOptionValue("threads", int(threads))
+    # HiGHS 1.16's QP solver can cycle for ever with its default regularization (1e-7)
+    # on degenerate fixed-pattern problems; without it they solve in a few iterations.
+    # The iteration cap turns any other cycling into a failure the callers handle.
+    highs.setOptionValue("qp_regularization_value", 0.0)
+    highs.setOptionValue("qp_iteration_limit", QP_ITERATION_LIMIT)
+    if threads is not None and int(threads) != _scheduler_threads:
+        highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = int(threads)
+    if _scheduler_threads is not None:
+        highs.setOptionValue("threads", _scheduler_threads)
     if seed is not None:
         highs.setOptionValue("random_seed", int(seed))
     return highs

@@ -85,7 +85,8 @@ def containing_weight_bound(
         return base, False
     target = largest * (1.0 + BOX_MARGIN)
     step = 10.0 ** (math.floor(math.log10(target)) - 1)  # two significant digits
-    return math.ceil(target / step) * step, requested is not None
+    # printed to 12 digits so that the box reads 3.3, not 3.3000000000000003
+    return float(f"{math.ceil(target / step) * step:.12g}"), requested is not None
 
 
 def _relative(excess: float, reference: float) -> float | None:
@@ -114,8 +115,10 @@ def match_units(given: np.ndarray, other: np.ndarray) -> list[tuple[int, int]]:
     h = given.shape[1]
     cost = (given[:, :, None] != other[:, None, :]).sum(axis=0)  # (h, h)
     if h <= MAX_PERMUTATION_WIDTH:
-        best = min(itertools.permutations(range(h)),
-                   key=lambda perm: sum(cost[j, perm[j]] for j in range(h)))
+        best = min(
+            itertools.permutations(range(h)),
+            key=lambda perm: sum(cost[j, perm[j]] for j in range(h)),
+        )
         return [(j, int(best[j])) for j in range(h)]
     pairs, used = [], set()
     for j in range(h):
@@ -221,19 +224,28 @@ class ValidationReport:
             f" (n = {self.n}, d = {self.d})",
             f"network loss   {self.network_loss:.10g}",
             ("optimum        " if certified else "best loss      ")
-            + f"{self.optimum:.10g}" + ("   (certified)" if certified else ""),
-            "bound          " + ("none" if self.bound is None else f"{self.bound:.10g}")
+            + f"{self.optimum:.10g}"
+            + ("   (certified)" if certified else ""),
+            "bound          "
+            + ("none" if self.bound is None else f"{self.bound:.10g}")
             + f"   (status {self.status})",
         ]
-        if certified and self.gap_lower is not None and self.gap_upper is not None and (
-            self.gap_upper - self.gap_lower <= 1e-6 * max(1.0, self.gap_upper)
+        if (
+            certified
+            and self.gap_lower is not None
+            and self.gap_upper is not None
+            and (self.gap_upper - self.gap_lower <= 1e-6 * max(1.0, self.gap_upper))
         ):
             lines.append(f"gap            the network is {pct(self.gap_lower)} above the optimum")
         else:
-            lines.append(f"gap            the network is at most {pct(self.gap_upper)} and at "
-                         f"least {pct(self.gap_lower)} above the optimum")
-        lines.append(f"dead units     network {self.dead_units['network'] or 'none'}, "
-                     f"optimum {self.dead_units['optimum'] or 'none'}")
+            lines.append(
+                f"gap            the network is at most {pct(self.gap_upper)} and at "
+                f"least {pct(self.gap_lower)} above the optimum"
+            )
+        lines.append(
+            f"dead units     network {self.dead_units['network'] or 'none'}, "
+            f"optimum {self.dead_units['optimum'] or 'none'}"
+        )
         diff = self.pattern_difference
         lines.append(
             f"patterns       differ on {diff['samples_with_any_difference']} of {self.n} samples"
@@ -246,16 +258,16 @@ class ValidationReport:
                 f"contain the network; grown to {self.weight_bound:g}"
             )
         if self.optimum_on_box:
-            lines.append("note           the best network sits on the box: a larger box may "
-                         "give a lower loss (raise --weight-bound)")
+            lines.append(
+                "note           the best network sits on the box: a larger box may "
+                "give a lower loss (raise --weight-bound)"
+            )
         for note in self.notes:
             lines.append(f"note           {note}")
         return "\n".join(lines)
 
 
-def _resolve_class(
-    network: Network, arch: str | None, width: int | None
-) -> Network:
+def _resolve_class(network: Network, arch: str | None, width: int | None) -> Network:
     """``network`` in the requested class (arch, width), or an error if it is not in it."""
     if arch is None:
         arch = network.arch
@@ -289,8 +301,9 @@ def _labels(y: np.ndarray, loaded: LoadedNetwork, loss: str) -> np.ndarray:
     known = np.isin(y, classes)
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
-        raise InvalidInputError(f"y[{i}] = {y[i]:g} is not a class of the classifier "
-                                f"({list(classes)})")
+        raise InvalidInputError(
+            f"y[{i}] = {y[i]!r} is not a class of the classifier ({list(classes)})"
+        )
     return np.where(y == classes[1], 1.0, -1.0)
 
 
@@ -351,26 +364,33 @@ def validate(
     """
     from exactrelu.solve import solve  # lazy: solver imports are heavy
 
-    X, y = validate_arrays(X, y, source=name)
     loaded = as_network(network)
-    net = _resolve_class(loaded.network, arch, width)
-    if net.d != X.shape[1]:
-        raise InvalidInputError(f"the network has {net.d} inputs but the data has "
-                                f"{X.shape[1]} features")
-    if not bias and np.any(net.hidden_weights[1] != 0.0):
-        raise InvalidInputError("the network has hidden biases, so it is not in the class "
-                                "without bias (drop --no-bias)")
     if loss is None:
         loss = "hinge" if loaded.classes is not None else "squared"
     if loss not in LOSSES:
         raise InvalidInputError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
-    y = _labels(y, loaded, loss)
+    # a classifier's classes (maybe strings) become ±1 before the numeric checks
+    X, y = validate_arrays(X, _labels(np.asarray(y), loaded, loss), source=name)
+    net = _resolve_class(loaded.network, arch, width)
+    if net.d != X.shape[1]:
+        raise InvalidInputError(
+            f"the network has {net.d} inputs but the data has {X.shape[1]} features"
+        )
+    if not bias and np.any(net.hidden_weights[1] != 0.0):
+        raise InvalidInputError(
+            "the network has hidden biases, so it is not in the class without bias (drop --no-bias)"
+        )
     box, grown = containing_weight_bound(net, weight_bound, default_weight_bound)
-    problem = Problem(X, y, arch=net.arch, width=net.width, loss=loss, weight_bound=box,
-                      bias=bias, name=name)
+    problem = Problem(
+        X, y, arch=net.arch, width=net.width, loss=loss, weight_bound=box, bias=bias, name=name
+    )
     network_loss = net.loss(problem.X, problem.y, loss)
-    options: dict[str, Any] = {"time_limit": time_limit, "threads": threads, "seed": seed,
-                               "progress": progress}
+    options: dict[str, Any] = {
+        "time_limit": time_limit,
+        "threads": threads,
+        "seed": seed,
+        "progress": progress,
+    }
     if gap is not None:
         options["gap"] = gap
     certificate = solve(problem, method="mip", warm_start=net, **options)
@@ -429,23 +449,37 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     p.add_argument("weights", metavar="WEIGHTS", help="network file")
     p.add_argument("--arch", choices=ARCHS, help="network class (default: the network's)")
     p.add_argument("--width", type=int, metavar="H", help="must equal the network's width")
-    p.add_argument("--loss", choices=LOSSES,
-                   help="default: sidecar, else hinge for a classifier, else squared")
-    p.add_argument("--weight-bound", type=float, metavar="B",
-                   help="box radius (default: sidecar B, else 2); grown to contain the network")
+    p.add_argument(
+        "--loss", choices=LOSSES, help="default: sidecar, else hinge for a classifier, else squared"
+    )
+    p.add_argument(
+        "--weight-bound",
+        type=float,
+        metavar="B",
+        help="box radius (default: sidecar B, else 2); grown to contain the network",
+    )
     p.add_argument("--no-bias", action="store_true", help="class without hidden biases")
-    p.add_argument("--trust-pickle", action="store_true",
-                   help="allow reading a pickle (runs code from the file: your own files only)")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
-                   help=f"seconds for the exact solve (default {DEFAULT_TIME_LIMIT:g})")
-    p.add_argument("--gap", type=float, metavar="G",
-                   help="relative optimality tolerance (default 1e-6)")
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow reading a pickle (runs code from the file: your own files only)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="S",
+        help=f"seconds for the exact solve (default {DEFAULT_TIME_LIMIT:g})",
+    )
+    p.add_argument(
+        "--gap", type=float, metavar="G", help="relative optimality tolerance (default 1e-6)"
+    )
     p.add_argument("--threads", type=int, metavar="T", help="solver threads")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON report to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    p.set_defaults(func=run_validate, run=run_validate)
+    p.set_defaults(run=run_validate)
     return p
 
 

@@ -1,0 +1,10 @@
+"""Benchmark library and harness: suites, resumable sweeps, peers, plots (issue 4).
+
+* :mod:`exactrelu.bench.suite`: suite files (instances × methods × settings);
+* :mod:`exactrelu.bench.runner`: ``exactrelu bench``: resumable sweeps, reference checks,
+  local worker processes or a Dask cluster;
+* :mod:`exactrelu.bench.peers`: SCIP, Gurobi and naive HiGHS next to exactrelu's methods;
+* :mod:`exactrelu.bench.library`: the instance library's index and reference optima;
+* :mod:`exactrelu.bench.plots`: ``exactrelu plot`` (matplotlib, optional);
+* :mod:`exactrelu.bench.generate_cli`: ``exactrelu generate``.
+"""

@@ -1,0 +1,250 @@
+"""``exactrelu plot KIND ...``: PNG figures from benchmark results (matplotlib, optional).
+
+Kinds:
+
+* ``time RESULTS --out F``: seconds against n per method (log-log); hollow markers are
+  runs that did not finish (their time is a lower bound).
+* ``gap RESULTS --out F``: relative excess loss ``(loss - optimum) / optimum`` of the
+  heuristics (``gd``, ``approx``) against n, on instances with a certified optimum.
+* ``trace INSTANCE --out F``: the best loss and the proven bound against time during one
+  ``mip`` solve (read from the solver's progress lines).
+* ``fit INSTANCE --out F``: the network each method returns, on a 1-D instance (curves
+  over the data) or a 2-D one (one panel per method, prediction as a filled contour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from exactrelu.errors import InvalidInputError, MissingDependencyError
+
+HEURISTICS = ("gd", "approx")
+# `[    12.3 s] best loss 0.31  bound 0.29  gap 6.2e-02  ...` (exactrelu.solver.mip)
+PROGRESS_LINE = re.compile(r"\[\s*([0-9.]+) s\] best loss (\S+)\s+bound (\S+)\s+gap")
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingDependencyError("matplotlib", "plot", "exactrelu plot") from None
+    matplotlib.use("Agg")  # files only: never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, out: str | Path) -> Path:
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise InvalidInputError(f"--out {out}: plots are written as .png")
+    if not out.parent.is_dir():
+        raise InvalidInputError(f"--out {out}: directory {out.parent} does not exist")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    return out
+
+
+def _rows(results: str | Path) -> list[dict[str, Any]]:
+    from exactrelu.bench.runner import read_results
+
+    path = Path(results)
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such results file")
+    rows = [r for r in read_results(path) if r.get("loss") is not None and r.get("n")]
+    if not rows:
+        raise InvalidInputError(f"{path}: no finished runs to plot")
+    return rows
+
+
+def plot_time(results: str | Path, out: str | Path) -> Path:
+    """Seconds against n per method, log-log; hollow markers: not finished."""
+    plt = _pyplot()
+    rows = _rows(results)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for method in sorted({r["method"] for r in rows}):
+        mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["n"])
+        n = np.array([r["n"] for r in mine], float)
+        t = np.array([max(r["seconds"], 1e-3) for r in mine])
+        done = np.array([r["status"] in ("optimal", "feasible") for r in mine])
+        (line,) = ax.plot(n[done], t[done], "o-", label=method, alpha=0.85)
+        ax.plot(n[~done], t[~done], "o", mfc="none", color=line.get_color())
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="n (samples)",
+        ylabel="seconds",
+        title="Time to finish (hollow: hit the time limit)",
+    )
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    return _save(fig, out)
+
+
+def plot_gap(results: str | Path, out: str | Path) -> Path:
+    """Relative excess loss of the heuristics against n (certified instances only)."""
+    plt = _pyplot()
+    rows = [
+        r
+        for r in _rows(results)
+        if r["method"].split(":")[0] in HEURISTICS
+        and r.get("reference") is not None
+        and r.get("check") == "ok"
+    ]
+    if not rows:
+        raise InvalidInputError(f"{results}: no gd or approx runs on instances with a reference")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    floor = 1e-10  # a heuristic that finds the optimum is drawn on the floor, not dropped
+    for method in sorted({r["method"] for r in rows}):
+        mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["n"])
+        n = [r["n"] for r in mine]
+        gap = [
+            max((r["loss"] - r["reference"]) / max(abs(r["reference"]), 1e-9), floor) for r in mine
+        ]
+        ax.plot(n, gap, "o", label=method, alpha=0.8)
+    ax.axhline(floor, color="grey", lw=0.8, ls=":")
+    ax.set_ylim(floor / 3, None)  # all heuristics optimal: keep a readable axis
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="n (samples)",
+        ylabel="(loss - optimum) / optimum",
+        title=f"Heuristics against the certified optimum (at {floor:g}: optimal)",
+    )
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    return _save(fig, out)
+
+
+def trace_solve(
+    instance: str | Path, time_limit: float | None = 60.0, every: float = 0.1
+) -> tuple[list[tuple[float, float, float]], Any]:
+    """Solve ``instance`` by ``mip``; return ``[(seconds, best loss, bound)]``, certificate.
+
+    The points are the solver's own progress lines (printed every ``every`` seconds and at
+    the end of each round), so the trace is what the solver knew at the time.
+    """
+    from exactrelu.data import load_instance
+    from exactrelu.solve import solve
+
+    problem = load_instance(instance).problem()
+    buffer = io.StringIO()
+    with contextlib.redirect_stderr(buffer):
+        cert = solve(problem, time_limit=time_limit, progress=every)
+    points = []
+    for match in PROGRESS_LINE.finditer(buffer.getvalue()):
+        points.append((float(match[1]), float(match[2]), float(match[3])))
+    points.append((cert.seconds, cert.objective, cert.bound if cert.bound is not None else 0.0))
+    return points, cert
+
+
+def plot_trace(instance: str | Path, out: str | Path, time_limit: float | None = 60.0) -> Path:
+    """Best loss and proven bound against time during one ``mip`` solve."""
+    plt = _pyplot()
+    points, cert = trace_solve(instance, time_limit)
+    t, best, bound = (np.array(c) for c in zip(*points, strict=True))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.step(t, best, where="post", label="best loss (upper bound)")
+    ax.step(t, bound, where="post", label="proven lower bound")
+    ax.set(
+        xlabel="seconds",
+        ylabel="loss",
+        title=f"{Path(instance).stem}: mip, {cert.status} in {cert.seconds:.1f} s",
+    )
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    return _save(fig, out)
+
+
+def plot_fit(
+    instance: str | Path, out: str | Path, methods: list[str], time_limit: float | None = 60.0
+) -> Path:
+    """The network of each method on a 1-D or 2-D instance."""
+    from exactrelu.bench.peers import run_method
+    from exactrelu.data import load_instance
+
+    plt = _pyplot()
+    problem = load_instance(instance).problem()
+    if problem.d not in (1, 2):
+        raise InvalidInputError(f"{instance}: fit plots need d = 1 or 2, got d = {problem.d}")
+    certs = {
+        m: run_method(m, problem, time_limit=time_limit, threads=None, seed=0) for m in methods
+    }
+    X, y = problem.X, problem.y
+    if problem.d == 1:
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        ax.scatter(X[:, 0], y, s=14, color="black", label="data", zorder=3)
+        grid = np.linspace(X[:, 0].min(), X[:, 0].max(), 400)[:, None]
+        for m, cert in certs.items():
+            ax.plot(
+                grid[:, 0],
+                cert.network.predict(grid),
+                label=f"{m} ({cert.status}, loss {cert.objective:.4g})",
+            )
+        ax.set(xlabel="x", ylabel="y", title=f"{Path(instance).stem}: fitted networks")
+        ax.legend(fontsize=8)
+        return _save(fig, out)
+    fig, axes = plt.subplots(1, len(certs), figsize=(4.2 * len(certs), 3.9), squeeze=False)
+    g0 = np.linspace(X[:, 0].min(), X[:, 0].max(), 120)
+    g1 = np.linspace(X[:, 1].min(), X[:, 1].max(), 120)
+    G0, G1 = np.meshgrid(g0, g1)
+    grid = np.column_stack([G0.ravel(), G1.ravel()])
+    for ax, (m, cert) in zip(axes[0], certs.items(), strict=True):
+        Z = cert.network.predict(grid).reshape(G0.shape)
+        contour = ax.contourf(G0, G1, Z, levels=20, cmap="viridis")
+        ax.scatter(X[:, 0], X[:, 1], c=y, cmap="viridis", edgecolors="white", s=22)
+        ax.set(title=f"{m}: {cert.status}, loss {cert.objective:.4g}", xlabel="x1", ylabel="x2")
+        fig.colorbar(contour, ax=ax)
+    return _save(fig, out)
+
+
+def add_plot_parser(subparsers) -> None:
+    """Register ``exactrelu plot {time,gap,trace,fit} ...``."""
+    p = subparsers.add_parser(
+        "plot", help="write a PNG figure (needs matplotlib)", description=__doc__.split("\n\n")[1]
+    )
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind, helptext in (
+        ("time", "seconds against n per method"),
+        ("gap", "excess loss of gd and approx against n"),
+    ):
+        k = kinds.add_parser(kind, help=helptext)
+        k.add_argument("results", metavar="RESULTS", help="results file of exactrelu bench")
+        k.add_argument("--out", required=True, metavar="FILE.png")
+    k = kinds.add_parser("trace", help="best loss and bound against time in one mip solve")
+    k.add_argument("instance", metavar="INSTANCE")
+    k.add_argument("--time-limit", type=float, default=60.0, metavar="S")
+    k.add_argument("--out", required=True, metavar="FILE.png")
+    k = kinds.add_parser("fit", help="each method's network on a 1-D or 2-D instance")
+    k.add_argument("instance", metavar="INSTANCE")
+    k.add_argument("--methods", nargs="+", default=["mip", "approx", "gd"], metavar="M")
+    k.add_argument("--time-limit", type=float, default=60.0, metavar="S")
+    k.add_argument("--out", required=True, metavar="FILE.png")
+    p.set_defaults(run=_run_plot)
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from exactrelu.bench.peers import method_names
+
+    if args.kind == "time":
+        path = plot_time(args.results, args.out)
+    elif args.kind == "gap":
+        path = plot_gap(args.results, args.out)
+    elif args.kind == "trace":
+        path = plot_trace(args.instance, args.out, args.time_limit)
+    else:
+        unknown = [m for m in args.methods if m not in method_names()]
+        if unknown:
+            raise InvalidInputError(
+                f"unknown method(s) {', '.join(unknown)}; use {', '.join(method_names())}"
+            )
+        path = plot_fit(args.instance, args.out, args.methods, args.time_limit)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,160 @@
+"""Test helpers: seeded tiny instances, random networks, a tiny gradient descent.
+
+Nothing here uses exactrelu's training code: the gradient descent and the loss
+evaluation are written from scratch (see :mod:`oracle` for ``forward``/``loss_value``),
+so that comparisons against the package are comparisons against independent methods.
+Networks are returned as exactrelu network objects only so they can be passed as warm
+starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from oracle import forward, loss_value
+
+from exactrelu import OneNodeNetwork, Problem, TwoLayerNetwork
+
+# ----------------------------------------------------------------------------------------
+# instances
+# ----------------------------------------------------------------------------------------
+
+
+def planted_one_node(seed: int, n: int, d: int, noise: float = 0.1, decimals: int | None = None):
+    """``y = max(0, w·x + b) + noise``, with ``w`` in [-1, 1]^d and ``b`` in [-0.5, 0.5]."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    if decimals is not None:
+        X = np.round(X, decimals)
+    w = rng.uniform(-1, 1, size=d)
+    b = rng.uniform(-0.5, 0.5)
+    y = np.maximum(0.0, X @ w + b) + noise * rng.normal(size=n)
+    return X, y
+
+
+def planted_two_layer(seed: int, n: int, d: int, width: int = 2, noise: float = 0.1):
+    """``y = Σ_j v_j max(0, W_j·x + b_j) + c + noise`` with alternating signs ``v``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    W = rng.uniform(-1, 1, size=(width, d))
+    b = rng.uniform(-0.5, 0.5, size=width)
+    v = np.where(np.arange(width) % 2 == 0, 1.0, -1.0)
+    y = forward(X, W, b, v, 0.2) + noise * rng.normal(size=n)
+    return X, y
+
+
+def hinge_labels(seed: int, n: int, d: int, flips: int = 1):
+    """Labels ±1 from a planted one-node network thresholded at 0.3, ``flips`` of them flipped."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w = rng.uniform(-1, 1, size=d)
+    y = np.where(np.maximum(0.0, X @ w + 0.1) > 0.3, 1.0, -1.0)
+    y[rng.choice(n, size=flips, replace=False)] *= -1.0
+    return X, y
+
+
+def tolerance(value: float, rel: float = 1e-6, abs_: float = 1e-9) -> float:
+    """The optimality tolerance of SPEC §2 around ``value``."""
+    return max(rel * abs(value), abs_)
+
+
+def assert_matches(objective: float, best) -> None:
+    """``objective`` is the optimum bracketed by an oracle result, to the SPEC §2 tolerance.
+
+    ``best.loss`` is the loss of an actual network (an upper bound on the optimum) and
+    ``best.lower`` a lower bound (equal to ``best.loss`` when every convex subproblem was
+    solved by HiGHS directly).
+    """
+    lower = best.loss if best.lower is None else best.lower
+    assert lower - tolerance(lower) <= objective <= best.loss + tolerance(best.loss), (
+        f"objective {objective!r} outside the oracle's [{lower!r}, {best.loss!r}]"
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# networks
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Weights:
+    """Weights of the common form ``Σ_j v_j max(0, W_j·x + b_j) + c`` (one-node: v=[1], c=0)."""
+
+    W: np.ndarray
+    b: np.ndarray
+    v: np.ndarray
+    c: float
+    two_layer: bool
+
+    def loss(self, X, y, loss: str) -> float:
+        return loss_value(y, forward(X, self.W, self.b, self.v, self.c), loss)
+
+    def network(self):
+        """The exactrelu network object (for warm starts)."""
+        if self.two_layer:
+            return TwoLayerNetwork(self.W.copy(), self.b.copy(), self.v.copy(), self.c)
+        return OneNodeNetwork(self.W[0].copy(), float(self.b[0]))
+
+
+def certificate_weights(certificate) -> Weights:
+    """Read a certificate's ``weights`` dict into :class:`Weights` (no exactrelu code)."""
+    w = certificate.weights
+    if certificate.arch == "one-node":
+        return Weights(np.array([w["w"]], float), np.array([w["b"]], float), np.ones(1), 0.0, False)
+    return Weights(
+        np.array(w["W"], float).reshape(certificate.width, certificate.d),
+        np.array(w["b"], float),
+        np.array(w["v"], float),
+        float(w["c"]),
+        True,
+    )
+
+
+def random_network(problem: Problem, rng: np.random.Generator) -> Weights:
+    """A uniformly random network of the class (weights in the box, random signs)."""
+    h, d, B = problem.width, problem.d, problem.weight_bound
+    two_layer = problem.arch == "two-layer"
+    W = rng.uniform(-B, B, size=(h, d))
+    b = rng.uniform(-B, B, size=h) if problem.bias else np.zeros(h)
+    v = rng.choice([-1.0, 1.0], size=h) if two_layer else np.ones(1)
+    c = float(np.mean(problem.y) + rng.normal()) if two_layer else 0.0
+    return Weights(W, b, v, c, two_layer)
+
+
+def gradient_descent(
+    problem: Problem, seed: int = 0, steps: int = 400, lr: float = 0.05
+) -> Weights:
+    """Projected (sub)gradient descent on the summed loss; returns the best iterate.
+
+    Output signs are drawn at random and kept; weights are clipped to the box after
+    every step; ``c`` is free. A deliberately plain method, independent of the package.
+    """
+    rng = np.random.default_rng(seed)
+    X, y = np.asarray(problem.X), np.asarray(problem.y)
+    n = X.shape[0]
+    start = random_network(problem, rng)
+    W, b, v, c = start.W * 0.5, start.b * 0.5, start.v, start.c
+    two_layer = start.two_layer
+    B = problem.weight_bound
+    best = Weights(W.copy(), b.copy(), v, c, two_layer)
+    best_loss = best.loss(X, y, problem.loss)
+    for _ in range(steps):
+        Z = X @ W.T + b
+        f = np.maximum(0.0, Z) @ v + c
+        if problem.loss == "squared":
+            g = -2.0 * (y - f)
+        elif problem.loss == "absolute":
+            g = -np.sign(y - f)
+        else:
+            g = np.where(1.0 - y * f > 0, -y, 0.0)
+        G = g[:, None] * (Z > 0) * v  # dLoss/dz_ij
+        W = np.clip(W - lr / n * (G.T @ X), -B, B)
+        b = np.clip(b - lr / n * G.sum(axis=0), -B, B) if problem.bias else b
+        if two_layer:
+            c = c - lr / n * g.sum()
+        current = Weights(W.copy(), b.copy(), v, c, two_layer)
+        value = current.loss(X, y, problem.loss)
+        if value < best_loss:
+            best, best_loss = current, value
+    return best
