@@ -80,7 +80,8 @@ class Certificate:
             f"bound      {bound}",
             f"gap        {gap}",
             f"time       {self.seconds:.2f} s   (method {self.method})",
-            f"network    {self.arch}" + (f", width {self.width}" if self.arch == "two-layer" else "")
+            f"network    {self.arch}"
+            + (f", width {self.width}" if self.arch == "two-layer" else "")
             + f", weight bound {self.weight_bound:g}",
         ]
         for key, value in self.weights.items():

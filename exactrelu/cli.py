@@ -59,19 +59,22 @@ def _add_problem_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH", help="instance file (.npz or .csv)")
     model = p.add_argument_group("problem")
     model.add_argument("--arch", choices=ARCHS, help="network class (default one-node)")
-    model.add_argument("--width", type=int, metavar="H",
-                       help="hidden units of a two-layer network (default 2)")
+    model.add_argument(
+        "--width", type=int, metavar="H", help="hidden units of a two-layer network (default 2)"
+    )
     model.add_argument("--loss", choices=LOSSES, help="per-sample loss (default squared)")
-    model.add_argument("--weight-bound", type=float, metavar="B",
-                       help="box radius: |w|, |b| <= B (default 2)")
+    model.add_argument(
+        "--weight-bound", type=float, metavar="B", help="box radius: |w|, |b| <= B (default 2)"
+    )
     model.add_argument("--no-bias", action="store_true", help="hidden units without bias")
 
 
 def _add_solver_arguments(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     how = p.add_argument_group("solver")
     how.add_argument("--time-limit", type=float, metavar="S", help="wall-clock seconds")
-    how.add_argument("--gap", type=float, metavar="G",
-                     help="relative optimality tolerance (default 1e-6)")
+    how.add_argument(
+        "--gap", type=float, metavar="G", help="relative optimality tolerance (default 1e-6)"
+    )
     how.add_argument("--threads", type=int, metavar="T", help="solver threads")
     how.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     return how
@@ -108,17 +111,23 @@ def _add_solve(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_problem_arguments(p)
     how = _add_solver_arguments(p)
-    how.add_argument("--method", choices=available_methods(), default="mip",
-                     help="training method (default mip)")
+    how.add_argument(
+        "--method", choices=available_methods(), default="mip", help="training method (default mip)"
+    )
     out = p.add_argument_group("output")
-    out.add_argument("--json", action="store_true",
-                     help="print the certificate as JSON instead of the summary")
+    out.add_argument(
+        "--json", action="store_true", help="print the certificate as JSON instead of the summary"
+    )
     out.add_argument("--out", metavar="FILE", help="also write the JSON certificate to FILE")
     out.add_argument("--log", action="store_true", help="print the solver's log to stderr")
     chatter = out.add_mutually_exclusive_group()
-    chatter.add_argument("--progress", type=float, default=DEFAULT_PROGRESS, metavar="SECONDS",
-                         help=f"seconds between progress lines on stderr "
-                         f"(default {DEFAULT_PROGRESS:g})")
+    chatter.add_argument(
+        "--progress",
+        type=float,
+        default=DEFAULT_PROGRESS,
+        metavar="SECONDS",
+        help=f"seconds between progress lines on stderr (default {DEFAULT_PROGRESS:g})",
+    )
     chatter.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(run=_run_solve)
 
@@ -160,8 +169,9 @@ def _add_compare(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_problem_arguments(p)
     _add_solver_arguments(p)
-    p.add_argument("--methods", metavar="LIST",
-                   help="comma-separated methods to run (default: all that apply)")
+    p.add_argument(
+        "--methods", metavar="LIST", help="comma-separated methods to run (default: all that apply)"
+    )
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(run=_run_compare)
 
@@ -186,6 +196,7 @@ def _run_compare(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------
 # the parser and main
 # ----------------------------------------------------------------------------------------
+
 
 def _add_validate(subparsers: argparse._SubParsersAction) -> None:
     from exactrelu.validation import add_validate_parser

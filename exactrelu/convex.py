@@ -216,8 +216,15 @@ def _pass_qp(highs, cost, lower, upper, block: SparseRows, dense, diag, offset) 
         np.concatenate(h_index) if h_index else np.zeros(0, int),
         np.concatenate(h_value) if h_value else np.zeros(0),
     )
-    pass_model(highs, cost=cost, col_lower=lower, col_upper=upper, block=block,
-               hessian=hessian, offset=offset)
+    pass_model(
+        highs,
+        cost=cost,
+        col_lower=lower,
+        col_upper=upper,
+        block=block,
+        hessian=hessian,
+        offset=offset,
+    )
 
 
 def augmented(problem: Problem) -> np.ndarray:

@@ -53,7 +53,9 @@ def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{where}y is not numeric ({exc})") from None
     if X.ndim != 2:
-        raise InvalidInputError(f"{where}X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        raise InvalidInputError(
+            f"{where}X must be 2-D (n_samples, n_features), got shape {X.shape}"
+        )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -73,7 +75,9 @@ def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np
         )
     bad_y = np.flatnonzero(~np.isfinite(y))
     if bad_y.size:
-        raise InvalidInputError(f"{where}y has a non-finite value ({y[bad_y[0]]}) at row {bad_y[0]}")
+        raise InvalidInputError(
+            f"{where}y has a non-finite value ({y[bad_y[0]]}) at row {bad_y[0]}"
+        )
     return np.ascontiguousarray(X), np.ascontiguousarray(y)
 
 
@@ -161,8 +165,15 @@ class Problem:
                 )
         X.setflags(write=False)
         y.setflags(write=False)
-        for key, value in (("X", X), ("y", y), ("arch", arch), ("loss", loss),
-                           ("width", width), ("weight_bound", bound), ("bias", bool(self.bias))):
+        for key, value in (
+            ("X", X),
+            ("y", y),
+            ("arch", arch),
+            ("loss", loss),
+            ("width", width),
+            ("weight_bound", bound),
+            ("bias", bool(self.bias)),
+        ):
             object.__setattr__(self, key, value)
 
     @property
@@ -207,7 +218,7 @@ class Instance:
         weight_bound: float | None = None,
         bias: bool | None = None,
     ) -> Problem:
-        """Build a :class:`Problem`; arguments left ``None`` fall back to the sidecar, then to defaults."""
+        """Build a :class:`Problem`; ``None`` arguments fall back to the sidecar, then defaults."""
         meta = self.meta
         arch = arch or meta.get("arch", DEFAULT_ARCH)
         if width is None and arch == "two-layer":
@@ -218,7 +229,8 @@ class Instance:
             arch=arch,
             width=width,
             loss=loss or meta.get("loss", DEFAULT_LOSS),
-            weight_bound=weight_bound if weight_bound is not None
+            weight_bound=weight_bound
+            if weight_bound is not None
             else meta.get("B", DEFAULT_WEIGHT_BOUND),
             bias=meta.get("bias", True) if bias is None else bias,
             name=self.name,
@@ -323,8 +335,9 @@ def save_instance(path: str | Path, X: Any, y: Any, meta: dict[str, Any] | None 
         np.savez(path, X=X, y=y)
     elif suffix == ".csv":
         header = ",".join([f"x{j + 1}" for j in range(X.shape[1])] + ["y"])
-        np.savetxt(path, np.column_stack([X, y]), delimiter=",", header=header, comments="",
-                   fmt="%.17g")
+        np.savetxt(
+            path, np.column_stack([X, y]), delimiter=",", header=header, comments="", fmt="%.17g"
+        )
     else:
         raise InvalidInputError(f"{path}: unknown instance type {suffix!r}; use .npz or .csv")
     if meta:

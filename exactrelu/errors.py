@@ -28,8 +28,7 @@ class MissingDependencyError(ExactReLUError, ImportError):
         self.package = package
         self.extra = extra
         super().__init__(
-            f"{feature} needs the optional package '{package}': "
-            f"pip install 'exactrelu[{extra}]'"
+            f"{feature} needs the optional package '{package}': pip install 'exactrelu[{extra}]'"
         )
 
 

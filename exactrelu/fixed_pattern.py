@@ -174,24 +174,36 @@ def _fit_residual_form(
     f_rows, f_cols, f_vals = map(np.concatenate, (f_rows, f_cols, f_vals))
     loss_col = col_loss + np.arange(n)
     if problem.loss == "squared":  # r_i + f_i = y_i
-        block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
-                  np.r_[f_vals, np.ones(n)], y, y)
+        block.add(
+            np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col], np.r_[f_vals, np.ones(n)], y, y
+        )
     elif problem.loss == "absolute":  # e_i + f_i >= y_i and e_i - f_i >= -y_i
-        block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
-                  np.r_[f_vals, np.ones(n)], y, INF)
-        block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
-                  np.r_[-f_vals, np.ones(n)], -y, INF)
+        block.add(
+            np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col], np.r_[f_vals, np.ones(n)], y, INF
+        )
+        block.add(
+            np.r_[f_rows, np.arange(n)],
+            np.r_[f_cols, loss_col],
+            np.r_[-f_vals, np.ones(n)],
+            -y,
+            INF,
+        )
     else:  # hinge: e_i + y_i f_i >= 1
-        block.add(np.r_[f_rows, np.arange(n)], np.r_[f_cols, loss_col],
-                  np.r_[y[f_rows] * f_vals, np.ones(n)], np.ones(n), INF)
+        block.add(
+            np.r_[f_rows, np.arange(n)],
+            np.r_[f_cols, loss_col],
+            np.r_[y[f_rows] * f_vals, np.ones(n)],
+            np.ones(n),
+            INF,
+        )
 
     highs = quiet_highs()
-    pass_model(highs, cost=cost, col_lower=lower, col_upper=upper, block=block,
-               hessian_diag=hess)
+    pass_model(highs, cost=cost, col_lower=lower, col_upper=upper, block=block, hessian_diag=hess)
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise SolverError(
-            f"HiGHS did not solve a fixed-pattern problem: {highs.modelStatusToString(highs.getModelStatus())}"
+            "HiGHS did not solve a fixed-pattern problem: "
+            + highs.modelStatusToString(highs.getModelStatus())
         )
     theta = np.asarray(highs.getSolution().col_value[:n_theta])
     W = theta[: h * d].reshape(h, d)

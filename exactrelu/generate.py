@@ -61,8 +61,11 @@ def generate(
         b = rng.uniform(-0.5, 0.5, size=width)
         v = np.where(np.arange(width) % 2 == 0, 1.0, -1.0)
         y = np.maximum(0.0, X @ W.T + b) @ v + noise * rng.standard_normal(n)
-        meta.update(arch="two-layer", width=width,
-                    planted={"W": W.tolist(), "b": b.tolist(), "v": v.tolist(), "c": 0.0})
+        meta.update(
+            arch="two-layer",
+            width=width,
+            planted={"W": W.tolist(), "b": b.tolist(), "v": v.tolist(), "c": 0.0},
+        )
     elif family == "misspecified":
         u = rng.standard_normal(d)
         u /= np.linalg.norm(u)

@@ -174,9 +174,7 @@ class TwoLayerNetwork(_Network):
             )
 
     @classmethod
-    def from_real_output(
-        cls, W: Any, b: Any, v: Any, c: float = 0.0
-    ) -> TwoLayerNetwork:
+    def from_real_output(cls, W: Any, b: Any, v: Any, c: float = 0.0) -> TwoLayerNetwork:
         """Map a network with real output weights into the class (SPEC §1).
 
         ReLU is positively homogeneous: ``v·max(0, u·x + t) = sign(v)·max(0, |v|u·x + |v|t)``,

@@ -60,7 +60,9 @@ class SolveOptions:
                 )
             object.__setattr__(self, name, float(value))
         if self.threads is not None:
-            object.__setattr__(self, "threads", check_positive("threads", self.threads, integer=True))
+            object.__setattr__(
+                self, "threads", check_positive("threads", self.threads, integer=True)
+            )
         if self.progress is not None:
             object.__setattr__(self, "progress", check_positive("progress", self.progress))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:

@@ -124,18 +124,21 @@ def test_squared_loss_is_an_miqp_or_a_tangent_relaxation(tmp_path):
 def test_cli_export(tmp_path, capsys):
     problem = small_problem("absolute")
     exactrelu.save_instance(tmp_path / "inst.npz", problem.X, problem.y)
-    assert main(
-        [
-            "export",
-            str(tmp_path / "inst.npz"),
-            "--format",
-            "mps",
-            "--loss",
-            "absolute",
-            "--out",
-            str(tmp_path / "out"),
-        ]
-    ) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(tmp_path / "inst.npz"),
+                "--format",
+                "mps",
+                "--loss",
+                "absolute",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == str(tmp_path / "out.mps")
     optimum = exactrelu.solve(problem, method="enumerate").objective
     assert highs_optimum(tmp_path / "out.mps") == pytest.approx(optimum, rel=1e-6, abs=1e-8)

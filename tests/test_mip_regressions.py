@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracle import brute_force
 
 import exactrelu
-from oracle import brute_force
 
 
 @pytest.mark.parametrize("loss", ["squared", "absolute"])
@@ -50,7 +50,8 @@ def test_threads_option_in_a_fresh_process():
     code = (
         "import numpy as np, exactrelu\n"
         "rng = np.random.default_rng(0)\n"
-        "X = rng.normal(size=(8, 2)); y = np.maximum(0, X @ [1.0, -1.0]) + 0.1 * rng.normal(size=8)\n"
+        "X = rng.normal(size=(8, 2))\n"
+        "y = np.maximum(0, X @ [1.0, -1.0]) + 0.1 * rng.normal(size=8)\n"
         "c = exactrelu.solve(exactrelu.Problem(X, y), threads=1)\n"
         "print(c.status)\n"
     )

@@ -133,10 +133,10 @@ class Formulation:
 
         A cut is added only where the cuts already present underestimate ``r̄_i²`` by
         more than ``min_violation · max(1, r̄_i²)``, so repeated points add nothing.
-        Residuals of one-node samples without a binary by monotonicity are clipped to ``r̄ <= 0``: the
-        modelled loss must stay non-decreasing in their activation for the relaxation
-        ``a_i >= max(0, z_i)`` to be exact, and their true residual ``y_i - a_i`` is
-        never positive anyway. Returns the new constraint objects.
+        Residuals of one-node samples whose loss is monotone in the activation (no binary)
+        are clipped to ``r̄ <= 0``: the modelled loss must stay non-decreasing in their
+        activation for the relaxation ``a_i >= max(0, z_i)`` to be exact, and their true
+        residual ``y_i - a_i`` is never positive anyway. Returns the new constraint objects.
         """
         m = self.model
         if not hasattr(m, "tangents"):
@@ -177,9 +177,9 @@ class Formulation:
             for k in range(p.d):
                 values[m.W[j, k]] = W[j, k]
             values[m.b[j]] = b[j] if p.bias else 0.0
-        for (i, j) in m.a:
+        for i, j in m.a:
             values[m.a[i, j]] = min(a[i, j], self.upper[i])
-        for (i, j) in m.s:
+        for i, j in m.s:
             values[m.s[i, j]] = 1.0 if z[i, j] > 0 else 0.0
         f = network.predict(p.X)
         if p.arch == "two-layer":
@@ -199,7 +199,9 @@ class Formulation:
 
 def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
     if squared not in SQUARED_MODES:
-        raise InvalidInputError(f"squared must be one of {', '.join(SQUARED_MODES)}; got {squared!r}")
+        raise InvalidInputError(
+            f"squared must be one of {', '.join(SQUARED_MODES)}; got {squared!r}"
+        )
     X, y = problem.X, problem.y
     n, d, h = problem.n, problem.d, problem.width
     two_layer = problem.arch == "two-layer"
@@ -250,8 +252,9 @@ def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
         active_samples = [int(i) for i in np.flatnonzero(binary_samples)]
         m.symmetry = pyo.Constraint(
             pairs,
-            rule=lambda m, j: sum(m.s[i, j] for i in active_samples)
-            >= sum(m.s[i, j + 1] for i in active_samples),
+            rule=lambda m, j: (
+                sum(m.s[i, j] for i in active_samples) >= sum(m.s[i, j + 1] for i in active_samples)
+            ),
         )
     else:
         m.f = pyo.Expression(m.I, rule=lambda m, i: m.a[i, 0])
@@ -274,8 +277,10 @@ def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
     return Formulation(problem, m, signs, binary_samples, monotone_samples, upper)
 
 
-def build_one_node(problem: Problem, *, positive_units: int = 1, squared: str = "tangents") -> Formulation:
-    """Big-M MIP of one-node training (``positive_units`` must be 1; kept for the shared signature)."""
+def build_one_node(
+    problem: Problem, *, positive_units: int = 1, squared: str = "tangents"
+) -> Formulation:
+    """Big-M MIP of one-node training (``positive_units`` is 1; kept for the shared signature)."""
     if problem.arch != "one-node":
         raise InvalidInputError(f"build_one_node needs a one-node problem, got {problem.arch}")
     if positive_units != 1:
@@ -283,7 +288,9 @@ def build_one_node(problem: Problem, *, positive_units: int = 1, squared: str = 
     return _build(problem, 1, squared)
 
 
-def build_two_layer(problem: Problem, *, positive_units: int, squared: str = "tangents") -> Formulation:
+def build_two_layer(
+    problem: Problem, *, positive_units: int, squared: str = "tangents"
+) -> Formulation:
     """Big-M MIP of two-layer training with ``positive_units`` output weights +1, the rest -1."""
     if problem.arch != "two-layer":
         raise InvalidInputError(f"build_two_layer needs a two-layer problem, got {problem.arch}")
@@ -295,5 +302,7 @@ def build_formulations(problem: Problem, *, squared: str = "tangents") -> list[F
     (number of +1 output units 0..width) for two-layer."""
     if problem.arch == "one-node":
         return [build_one_node(problem, squared=squared)]
-    return [build_two_layer(problem, positive_units=p, squared=squared)
-            for p in range(problem.width, -1, -1)]
+    return [
+        build_two_layer(problem, positive_units=p, squared=squared)
+        for p in range(problem.width, -1, -1)
+    ]

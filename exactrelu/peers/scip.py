@@ -91,10 +91,14 @@ def solve_scip(problem: Problem, options: SolveOptions) -> Certificate:
     m.optimize()
     status = m.getStatus()
     stop = {"optimal": "optimal", "timelimit": "time_limit", "userinterrupt": "interrupted"}.get(
-        status, "error")
+        status, "error"
+    )
     if m.getNSols() == 0:
-        network = (TwoLayerNetwork(np.zeros((h, d)), np.zeros(h), np.ones(h)) if two_layer
-                   else OneNodeNetwork(np.zeros(d)))
+        network = (
+            TwoLayerNetwork(np.zeros((h, d)), np.zeros(h), np.ones(h))
+            if two_layer
+            else OneNodeNetwork(np.zeros(d))
+        )
     else:
         sol = m.getBestSol()
         Wv = np.clip([[sol[W[j][k]] for k in range(d)] for j in range(h)], -B, B)
@@ -105,8 +109,13 @@ def solve_scip(problem: Problem, options: SolveOptions) -> Certificate:
         else:
             network = OneNodeNetwork(Wv[0], bv[0])
     return make_certificate(
-        problem, network, bound=m.getDualbound(), stop=stop,
-        seconds=time.perf_counter() - start, method="scip",
-        rel_gap=options.rel_gap, abs_gap=options.abs_gap,
+        problem,
+        network,
+        bound=m.getDualbound(),
+        stop=stop,
+        seconds=time.perf_counter() - start,
+        method="scip",
+        rel_gap=options.rel_gap,
+        abs_gap=options.abs_gap,
         details={"nodes": int(m.getNNodes()), "scip_status": status},
     )

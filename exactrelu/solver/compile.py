@@ -54,7 +54,9 @@ class CompiledModel:
         model = self.model
         objectives = list(model.component_data_objects(pyo.Objective, active=True))
         if len(objectives) != 1:
-            raise SolverError(f"the model needs exactly one active objective, has {len(objectives)}")
+            raise SolverError(
+                f"the model needs exactly one active objective, has {len(objectives)}"
+            )
         objective = objectives[0]
         repn = generate_standard_repn(objective.expr, compute_values=True, quadratic=False)
         if not repn.is_linear():

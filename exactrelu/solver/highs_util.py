@@ -39,8 +39,13 @@ class SparseRows:
         if not self.rows:
             empty = np.zeros(0)
             return np.zeros(0, np.int64), np.zeros(0, np.int64), empty, empty, empty
-        return (np.concatenate(self.rows), np.concatenate(self.cols), np.concatenate(self.vals),
-                np.concatenate(self.lower), np.concatenate(self.upper))
+        return (
+            np.concatenate(self.rows),
+            np.concatenate(self.cols),
+            np.concatenate(self.vals),
+            np.concatenate(self.lower),
+            np.concatenate(self.upper),
+        )
 
 
 def to_csc(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, num_col: int):

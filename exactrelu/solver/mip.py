@@ -85,7 +85,9 @@ class _Search:
             bounds[key] = max(bounds.get(key, 0.0), value)
         return max(0.0, min(bounds.values())) if bounds else 0.0
 
-    def report(self, note: str, current: tuple[int, float] | None = None, force: bool = False) -> None:
+    def report(
+        self, note: str, current: tuple[int, float] | None = None, force: bool = False
+    ) -> None:
         """Print a progress line on stderr every ``options.progress`` seconds."""
         every = self.options.progress
         if every is None:
@@ -117,8 +119,9 @@ class _Case:
         self.b_cols = self.compiled.columns(model.b[j] for j in model.J)
         self.c_col = self.compiled.columns([model.c])[0] if problem.arch == "two-layer" else None
         loss_var = model.t if hasattr(model, "t") else model.e if hasattr(model, "e") else None
-        self.loss_cols = None if loss_var is None else self.compiled.columns(
-            loss_var[i] for i in model.I)
+        self.loss_cols = (
+            None if loss_var is None else self.compiled.columns(loss_var[i] for i in model.I)
+        )
         self.residual_bound = np.inf
         self.has_integers = len(model.s) > 0
         self.highs = quiet_highs(search.options.threads, search.options.seed)
@@ -238,8 +241,9 @@ class _Case:
         cutoff = search.best_loss
         highs.setOptionValue("objective_bound", float(cutoff))
         self.restrict_to_improvements(cutoff)
-        self.warm_start(search.best) or self.warm_start(zero_network(
-            search.problem.arch, search.problem.d, search.problem.width))
+        self.warm_start(search.best) or self.warm_start(
+            zero_network(search.problem.arch, search.problem.d, search.problem.width)
+        )
         highs.run()
         self.rounds += 1
         search.mip_solves += 1
@@ -318,8 +322,9 @@ def _heuristic_start(problem: Problem, options: SolveOptions, search: _Search) -
     budget = HEURISTIC_SECONDS
     if options.time_limit is not None:
         budget = min(budget, HEURISTIC_SHARE * options.time_limit)
-    gd = solve_gd(problem, SolveOptions(time_limit=budget, seed=options.seed,
-                                        warm_start=options.warm_start))
+    gd = solve_gd(
+        problem, SolveOptions(time_limit=budget, seed=options.seed, warm_start=options.warm_start)
+    )
     network = gd.network
     search.offer(network)
     signs = getattr(network, "v", None)
@@ -352,11 +357,15 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
     """
     deadline = Deadline(options.time_limit)
     start = zero_network(problem.arch, problem.d, problem.width)
-    search = _Search(problem, options, deadline, start,
-                     start.loss(problem.X, problem.y, problem.loss))
+    search = _Search(
+        problem, options, deadline, start, start.loss(problem.X, problem.y, problem.loss)
+    )
     if options.warm_start is not None:
-        search.offer(check_in_class(options.warm_start, problem.arch, problem.d,
-                                    problem.width, problem.weight_bound))
+        search.offer(
+            check_in_class(
+                options.warm_start, problem.arch, problem.d, problem.width, problem.weight_bound
+            )
+        )
     squared = problem.loss == "squared"
     stop = "optimal"
     tangents = 0
