@@ -33,7 +33,8 @@ import numpy as np
 
 from exactrelu.certificate import Certificate, gap_closed, make_certificate, relative_gap
 from exactrelu.data import Problem
-from exactrelu.fixed_pattern import fit_fixed_pattern
+from exactrelu.errors import SolverError
+from exactrelu.fixed_pattern import fit_fixed_pattern, loss_monotone_in_activation
 from exactrelu.formulation.model import Formulation, build_formulations
 from exactrelu.network import Network, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
@@ -216,7 +217,13 @@ class _Case:
                 new = self.formulation.add_tangents(np.full(n, sign * self.residual_bound))
                 self.compiled.add_rows(self.highs, new)
 
-    def add_tangents(self, network: Network, t_values: np.ndarray | None = None) -> int:
+    def polish(self, network: Network) -> Network | None:
+        """:func:`_polish` with this case's output signs and free samples."""
+        f = self.formulation
+        free = f.monotone_samples if f.problem.arch == "one-node" else None
+        return _polish(self.search, network, f.signs, free)
+
+    def add_tangents(self, network: Network) -> int:
         """Tangent cuts at the residuals of ``network``; returns how many were added."""
         p = self.formulation.problem
         residuals = p.y - network.predict(p.X)
@@ -327,15 +334,10 @@ def _heuristic_start(problem: Problem, options: SolveOptions, search: _Search) -
     )
     network = gd.network
     search.offer(network)
-    signs = getattr(network, "v", None)
-    free = None
     if problem.arch == "one-node":
-        from exactrelu.fixed_pattern import loss_monotone_in_activation
-
-        free = loss_monotone_in_activation(problem.y, problem.loss)
-    with contextlib.suppress(Exception):  # polishing is a bonus, never a failure
-        polished, _ = fit_fixed_pattern(problem, network.activation_pattern(problem.X), signs, free)
-        search.offer(polished)
+        _polish(search, network, None, loss_monotone_in_activation(problem.y, problem.loss))
+    else:
+        _polish(search, network, network.v, None)
 
 
 def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True) -> Certificate:
@@ -400,11 +402,11 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
                 if stop == "capped":
                     stop = "optimal"  # keep going: this case is simply not finished
                     if network is not None and squared:
-                        _polish(case, network)
+                        case.polish(network)
                     continue
                 if squared and network is not None:
                     added = case.add_tangents(network)
-                    polished = _polish(case, network)
+                    polished = case.polish(network)
                     if polished is not None:
                         added += case.add_tangents(polished)
                     tangents += added
@@ -435,6 +437,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         "mip_solves": search.mip_solves,
         "nodes": search.nodes,
         "pruned_by_cutoff": search.pruned,
+        "polished": search.polished,
         "binaries": int(sum(len(c.formulation.model.s) for c in cases)),
         "build_seconds": round(build_seconds, 3),
     }
@@ -453,15 +456,18 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
     )
 
 
-def _polish(case: _Case, network: Network) -> Network | None:
-    """The convex QP with ``network``'s activation pattern fixed (an upper bound)."""
-    formulation, search = case.formulation, case.search
-    problem = formulation.problem
-    pattern = network.activation_pattern(problem.X)
-    free = formulation.monotone_samples if problem.arch == "one-node" else None
+def _polish(
+    search: _Search, network: Network, signs: np.ndarray | None, free: np.ndarray | None
+) -> Network | None:
+    """The convex program with ``network``'s activation pattern fixed (an upper bound).
+
+    Offers the result as incumbent and returns it; None when HiGHS fails on it (the
+    incumbent stays valid without polishing).
+    """
+    problem = search.problem
     try:
-        polished, _ = fit_fixed_pattern(problem, pattern, formulation.signs, free)
-    except Exception:  # the incumbent stays valid without polishing
+        polished, _ = fit_fixed_pattern(problem, network.activation_pattern(problem.X), signs, free)
+    except SolverError:
         return None
     search.polished += 1
     search.offer(polished)
