@@ -244,8 +244,11 @@ class _Case:
         # Objective cutoff at the incumbent's true loss: valid for the tangent model
         # too, whose objective never exceeds the true loss. HiGHS then prunes every
         # node that cannot beat the incumbent, and reports the pruned part as "done";
-        # so what this case proves is min(reported bound, cutoff).
+        # so what this case proves is min(reported bound, cutoff), less the MILP's own
+        # gap tolerances, which HiGHS may also use to prune near the cutoff.
         cutoff = search.best_loss
+        options = search.options
+        proven_by_cutoff = cutoff - (options.rel_gap / 2 * abs(cutoff) + options.abs_gap / 2)
         highs.setOptionValue("objective_bound", float(cutoff))
         self.restrict_to_improvements(cutoff)
         self.warm_start(search.best) or self.warm_start(
@@ -259,14 +262,14 @@ class _Case:
         if status in (Status.kInfeasible, Status.kObjectiveBound):
             # Without the cutoff restrictions the zero network is always feasible, so
             # this proves that no network of this case beats the incumbent.
-            status, dual = Status.kOptimal, cutoff
+            status, dual = Status.kOptimal, proven_by_cutoff
             search.pruned += 1
         elif self.has_integers:
             dual = info.mip_dual_bound
         else:  # a pure LP: its optimum is its bound
             dual = info.objective_function_value if status == Status.kOptimal else -np.inf
         search.nodes += max(0, int(info.mip_node_count))
-        dual = min(dual, cutoff)
+        dual = min(dual, proven_by_cutoff)
         if np.isfinite(dual):
             search.lower_bounds[self.key] = max(search.lower_bounds[self.key], float(dual))
         network, x = None, None
@@ -420,7 +423,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
                 if stop == "optimal" and (
                     stuck
                     or case.stalls >= MAX_STALLED_ROUNDS
-                    or gap_closed(search.best_loss, bound, options.rel_gap / 2, options.abs_gap / 2)
+                    or gap_closed(search.best_loss, bound, options.rel_gap, options.abs_gap)
                 ):
                     # closed: it cannot beat the incumbent, or more rounds would not help
                     # (the certificate then reports the gap that remains, honestly)
