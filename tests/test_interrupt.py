@@ -1,0 +1,47 @@
+"""Ctrl-C during a long solve returns the best network and the proven bound, no traceback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import exactrelu
+from exactrelu.generate import generate
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child needs POSIX")
+def test_ctrl_c_returns_the_incumbent_and_its_bound(tmp_path):
+    X, y, _ = generate("planted-two-layer", 80, 3, seed=1, width=3)
+    path = tmp_path / "big.npz"
+    np.savez(path, X=X, y=y)
+    cmd = [
+        sys.executable,
+        "-m",
+        "exactrelu",
+        "solve",
+        str(path),
+        "--arch",
+        "two-layer",
+        "--width",
+        "3",
+        "--json",
+        "--quiet",
+    ]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)  # past start-up and the heuristic, inside the MILPs
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert "Traceback" not in err
+    cert = json.loads(out)
+    assert cert["status"] == "interrupted"
+    network = exactrelu.TwoLayerNetwork(**cert["weights"])
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=3)
+    assert cert["objective"] == pytest.approx(network.loss(problem.X, problem.y), rel=1e-12)
+    assert 0.0 <= cert["bound"] <= cert["objective"]
