@@ -270,24 +270,41 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return values[:, :-1], values[:, -1]
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file (no pickles), or ``InstanceFileError``."""
     try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):  # e.g. an np.save file renamed
-            raise InstanceFileError(
-                f"{path}: holds a single array, not an .npz archive with X and y"
-            )
+            raise InstanceFileError(f"{path}: holds a single array, not an .npz archive")
         with archive:
-            missing = [key for key in ("X", "y") if key not in archive.files]
-            if missing:
-                raise InstanceFileError(
-                    f"{path}: missing array(s) {', '.join(missing)}; an .npz instance holds X and y"
-                )
-            return archive["X"], archive["y"]
+            return {key: archive[key] for key in archive.files}
     except InstanceFileError:
         raise
     except (OSError, ValueError) as exc:
         raise InstanceFileError(f"{path}: not a readable .npz file ({exc})") from None
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file holding one object, or ``InstanceFileError``."""
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InstanceFileError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise InstanceFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not isinstance(data, dict):
+        raise InstanceFileError(f"{path}: must hold a JSON object")
+    return data
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    arrays = read_npz_arrays(path)
+    missing = [key for key in ("X", "y") if key not in arrays]
+    if missing:
+        raise InstanceFileError(
+            f"{path}: missing array(s) {', '.join(missing)}; an .npz instance holds X and y"
+        )
+    return arrays["X"], arrays["y"]
 
 
 def load_instance(path: str | Path) -> Instance:
@@ -314,15 +331,8 @@ def load_instance(path: str | Path) -> Instance:
     else:
         raise InstanceFileError(f"{path}: unknown instance type {suffix!r}; use .npz or .csv")
     X, y = validate_arrays(X, y, source=str(path))
-    meta: dict[str, Any] = {}
     sidecar = path.with_suffix(".json")
-    if sidecar.is_file():
-        try:
-            meta = json.loads(sidecar.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InstanceFileError(f"{sidecar}: not valid JSON ({exc})") from None
-        if not isinstance(meta, dict):
-            raise InstanceFileError(f"{sidecar}: must hold a JSON object")
+    meta = read_json_object(sidecar) if sidecar.is_file() else {}
     return Instance(X=X, y=y, name=path.stem, path=path, meta=meta)
 
 

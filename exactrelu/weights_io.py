@@ -19,7 +19,6 @@ a width-1 network with a positive output weight and output bias 0 is a one-node 
 
 from __future__ import annotations
 
-import json
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from exactrelu.data import read_json_object, read_npz_arrays
 from exactrelu.errors import InstanceFileError, InvalidInputError, MissingDependencyError
 from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork, network_from_dict
 
@@ -306,19 +306,9 @@ def load_weights(path: str | Path, *, trust_pickle: bool = False) -> LoadedNetwo
         raise InstanceFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".json":
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InstanceFileError(f"{path}: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise InstanceFileError(f"{path}: must hold a JSON object")
-        return _from_dict(data, str(path))
+        return _from_dict(read_json_object(path), str(path))
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                data = {key: archive[key] for key in archive.files}
-        except (OSError, ValueError) as exc:
-            raise InstanceFileError(f"{path}: not a readable .npz file ({exc})") from None
+        data = read_npz_arrays(path)
         return _from_dict({k: (v.item() if v.ndim == 0 else v) for k, v in data.items()}, str(path))
     if suffix in TORCH_SUFFIXES:
         try:

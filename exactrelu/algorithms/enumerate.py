@@ -180,6 +180,26 @@ class _Incumbent:
     def bound(self) -> float:
         return min(self.best, self.skipped_bound, self.solved_bound)
 
+    def fit_pattern(self, pattern, signs, free, lb: float) -> None:
+        """Solve one fixed-pattern program, offer its network, and record what it proves.
+
+        ``lb`` is a bound already known for the pattern. With free samples the program is
+        a relaxation of the pattern, so its optimum (= the loss of its network, up to the
+        solver's tolerance) bounds the pattern too. If HiGHS fails on it (after
+        :func:`~exactrelu.fixed_pattern.fit_fixed_pattern`'s own fallback) only ``lb`` is
+        kept, and the reused HiGHS instance is replaced.
+        """
+        try:
+            net, value = fit_fixed_pattern(self.problem, pattern, signs, free, highs=self.highs)
+        except SolverError:
+            self.highs = quiet_highs(threads=self.options.threads, seed=self.options.seed)
+            self.count("solver_failures")
+            self.solved_bound = min(self.solved_bound, lb)
+            return
+        self.count("convex_solves")
+        self.offer(net, value)
+        self.solved_bound = min(self.solved_bound, max(value, lb))
+
 
 def _batched_cholesky(G: np.ndarray, h: np.ndarray):
     """Solve ``G θ = h`` for a stack of small SPD matrices.
@@ -493,18 +513,7 @@ class _OneNodeSearch(_Incumbent):
                 self.skipped_bound = min(self.skipped_bound, exact_lb)
                 return
             lb = max(lb, exact_lb)
-        try:
-            net, value = _fit(problem, active[:, None], None, self.monotone, self)
-        except SolverError:
-            # HiGHS failed twice on this pattern: keep its bound, prove nothing more
-            self.count("solver_failures")
-            self.solved_bound = min(self.solved_bound, lb)
-            return
-        self.count("convex_solves")
-        self.offer(net, value)
-        # The free samples make the program a relaxation of the pattern, so its optimum
-        # (= the loss of its network, up to the solver's tolerance) bounds the pattern.
-        self.solved_bound = min(self.solved_bound, max(value, lb))
+        self.fit_pattern(active[:, None], None, self.monotone, lb)
 
     def details(self) -> dict[str, Any]:
         distinct = None
@@ -636,15 +645,7 @@ class _TwoLayerSearch(_Incumbent):
                 if value - lb <= self.tol():
                     self.solved_bound = min(self.solved_bound, lb)
                     return
-        try:
-            net, value = _fit(problem, pattern, signs, None, self)
-        except SolverError:
-            self.count("solver_failures")
-            self.solved_bound = min(self.solved_bound, lb)
-            return
-        self.count("convex_solves")
-        self.offer(net, value)
-        self.solved_bound = min(self.solved_bound, max(value, lb))
+        self.fit_pattern(pattern, signs, None, lb)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -655,15 +656,6 @@ class _TwoLayerSearch(_Incumbent):
             "closed_form": self.counts.get("closed_form", 0),
             "convex_solves": self.counts.get("convex_solves", 0),
         }
-
-
-def _fit(problem: Problem, pattern, signs, free, search: _Incumbent):
-    """Solve a fixed-pattern problem, replacing the reused HiGHS instance after a failure."""
-    try:
-        return fit_fixed_pattern(problem, pattern, signs, free, highs=search.highs)
-    except SolverError:
-        search.highs = quiet_highs(threads=search.options.threads, seed=search.options.seed)
-        raise
 
 
 def _best_constant(y: np.ndarray, loss: str) -> float:
