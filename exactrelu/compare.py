@@ -21,6 +21,7 @@ from typing import Any
 from exactrelu.data import Problem
 from exactrelu.errors import ExactReLUError, InvalidInputError
 from exactrelu.options import SolveOptions
+from exactrelu.table import text_table
 
 DEFAULT_METHODS = ("mip", "enumerate", "approx", "gd")
 COLUMNS = ("method", "status", "loss", "bound", "gap_to_best_bound", "seconds", "dead_units")
@@ -112,17 +113,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     body = [
         [_cell(r.get(col), kind) for col, kind in zip(COLUMNS, kinds, strict=True)] for r in rows
     ]
-    widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(header)]
-    right = {2, 3, 4, 5, 6}
-
-    def fmt(cells) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    lines = [fmt(header), fmt(["-" * w for w in widths])]
-    lines += [fmt(line) for line in body]
+    lines = [text_table(header, body, right={2, 3, 4, 5, 6})]
     notes = [f"{r['method']}: {r['note']}" for r in rows if r.get("note")]
     if notes:
         lines.append("")

@@ -38,6 +38,7 @@ from typing import Any
 from exactrelu.bench.peers import EXACT_METHODS, Skipped, run_method, versions
 from exactrelu.bench.suite import Suite, Task
 from exactrelu.errors import InvalidInputError
+from exactrelu.table import text_table
 
 # Two certificates, each within the default relative gap 1e-6 of the optimum, may differ
 # by 2e-6 relative; the absolute part absorbs float64 noise near a zero optimum.
@@ -408,15 +409,6 @@ def _num(value: Any, spec: str = ".6g") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def format_table(header: list[str], rows: list[list[str]]) -> str:
-    """A plain text table, columns padded to their widest cell."""
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(lines)
-
-
 def summary(report: Report) -> str:
     """Results table, per-instance time ratios, skips, and the verdict."""
     rows = report.rows
@@ -436,7 +428,7 @@ def summary(report: Report) -> str:
         for r in rows
     ]
     parts = [
-        format_table(
+        text_table(
             [
                 "instance",
                 "method",
@@ -458,7 +450,7 @@ def summary(report: Report) -> str:
             "\nTime relative to exactrelu mip on the same instance and settings "
             "(> : the run hit its time limit, so the ratio is at least this):"
         )
-        parts.append(format_table(["instance", "settings", "method", "seconds", "ratio"], ratios))
+        parts.append(text_table(["instance", "settings", "method", "seconds", "ratio"], ratios))
     skipped = [r for r in rows if r["status"] == "skipped"]
     if skipped:
         parts.append("\nSkipped:")
