@@ -107,7 +107,7 @@ class ExactReLURegressor(RegressorMixin, _ExactReLU):
         Box radius ``B`` of the hidden weights and biases (SPEC §1).
     bias : bool, default True
         Hidden units have a bias.
-    method : {"mip", "enumerate", "approx", "gd"}, default "mip"
+    method : {"mip", "bnb", "enumerate", "approx", "gd"}, default "mip"
         ``mip`` and ``enumerate`` are exact, the others heuristics.
     time_limit : float or None, default 60.0
         Seconds per fit; the best network found so far is kept when it runs out.

@@ -51,7 +51,7 @@ def solve(
     ----------
     problem : Problem
         Data, architecture, loss and weight box.
-    method : {"mip", "enumerate", "approx", "gd"}, default "mip"
+    method : {"mip", "bnb", "enumerate", "approx", "gd"}, default "mip"
         ``mip`` and ``enumerate`` are exact; ``approx`` and ``gd`` are heuristics.
     time_limit : float, optional
         Seconds of wall clock. When it runs out the best network so far is returned

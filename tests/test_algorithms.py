@@ -322,7 +322,7 @@ def test_methods_refuse_what_they_cannot_do():
 def test_registry_and_dispatch_through_solve():
     from exactrelu.solve import solve
 
-    assert set(ALGORITHMS) == {"enumerate", "approx", "gd"}
+    assert set(ALGORITHMS) == {"bnb", "enumerate", "approx", "gd"}
     problem = planted_one_node(15, 2, noise=0.2, seed=6)
     for method in ALGORITHMS:
         cert = solve(problem, method=method)

@@ -128,14 +128,14 @@ def test_sweep_runs_every_method_and_peer_and_agrees_with_the_reference(tmp_path
         _suite(
             tmp_path,
             f"instances {TRIVIAL}.npz\n"
-            "methods mip enumerate approx gd scip gurobi highs-naive\n"
+            "methods mip bnb enumerate approx gd scip gurobi highs-naive\n"
             "time_limit 30\nthreads 1\n",
         )
     )
     out = tmp_path / "results.jsonl"
     report = run_suite(suite, out, progress=False)
     rows = {r["method"]: r for r in report.rows}
-    assert set(rows) == {"mip", "enumerate", "approx", "gd", "scip", "gurobi", "highs-naive"}
+    assert set(rows) == {"mip", "bnb", "enumerate", "approx", "gd", "scip", "gurobi", "highs-naive"}
     for method in ("scip", "gurobi"):  # optional peers: a visible skip when not installed
         package = {"scip": "pyscipopt", "gurobi": "gurobipy"}[method]
         if importlib.util.find_spec(package) is None:
@@ -143,7 +143,7 @@ def test_sweep_runs_every_method_and_peer_and_agrees_with_the_reference(tmp_path
             assert package in rows[method]["note"]
     finished = [r for r in report.rows if r["status"] != "skipped"]
     assert all(r["check"] == "ok" for r in finished), [(r["method"], r["note"]) for r in finished]
-    for method in ("mip", "enumerate", "highs-naive"):
+    for method in ("mip", "bnb", "enumerate", "highs-naive"):
         assert rows[method]["status"] == "optimal"
     row = rows["mip"]
     for key in (
@@ -167,7 +167,7 @@ def test_sweep_runs_every_method_and_peer_and_agrees_with_the_reference(tmp_path
     assert row["versions"]["highspy"]
     assert report.exit_code == 0
     text = summary(report)
-    assert "Time relative to exactrelu mip" in text and "7 runs" in text
+    assert "Time relative to exactrelu mip" in text and "8 runs" in text
 
 
 def test_peers_side_by_side_visible_skip():

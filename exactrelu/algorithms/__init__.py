@@ -14,9 +14,21 @@ See docs/algorithms.md for how they work and what they guarantee.
 """
 
 from exactrelu.algorithms.approx import solve_approx
+from exactrelu.algorithms.branch_and_bound import solve_branch_and_bound
 from exactrelu.algorithms.enumerate import solve_enumerate
 from exactrelu.algorithms.gd import solve_gd
 
-ALGORITHMS = {"enumerate": solve_enumerate, "approx": solve_approx, "gd": solve_gd}
+ALGORITHMS = {
+    "bnb": solve_branch_and_bound,
+    "enumerate": solve_enumerate,
+    "approx": solve_approx,
+    "gd": solve_gd,
+}
 
-__all__ = ["ALGORITHMS", "solve_approx", "solve_enumerate", "solve_gd"]
+__all__ = [
+    "ALGORITHMS",
+    "solve_approx",
+    "solve_branch_and_bound",
+    "solve_enumerate",
+    "solve_gd",
+]

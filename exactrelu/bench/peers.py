@@ -24,7 +24,7 @@ from exactrelu.errors import ExactReLUError, MissingDependencyError
 from exactrelu.options import SolveOptions
 
 PEERS = ("scip", "gurobi", "highs-naive")
-EXACT_METHODS = ("mip", "enumerate", "scip", "gurobi", "highs-naive")
+EXACT_METHODS = ("mip", "bnb", "enumerate", "scip", "gurobi", "highs-naive")
 # The package whose version a result row records for each peer.
 PEER_PACKAGES = {"scip": "pyscipopt", "gurobi": "gurobipy", "highs-naive": "highspy"}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from exactrelu.data import Problem
@@ -22,3 +24,34 @@ def preactivation_bounds(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     """
     upper = problem.weight_bound * (np.abs(problem.X).sum(axis=1) + (1.0 if problem.bias else 0.0))
     return -upper, upper
+
+
+@dataclass(frozen=True)
+class CutoffBounds:
+    """Pre-activation bounds of a one-node problem that hold below a loss threshold.
+
+    Every network of the class whose loss is at most ``threshold`` has
+    ``lower_i <= z_i <= upper_i`` (bound tightening with an objective cutoff, see
+    :mod:`exactrelu.algorithms.branch_and_bound`). A model built with them keeps every
+    such network and may lose the others, so what it proves is
+    ``min(its optimum, threshold)``.
+
+    Attributes
+    ----------
+    lower, upper : ndarray of shape (n_samples,)
+    threshold : float
+    """
+
+    lower: np.ndarray
+    upper: np.ndarray
+    threshold: float
+
+    @property
+    def active(self) -> np.ndarray:
+        """Samples on which the unit is active (``z_i >= 0``) below the threshold."""
+        return self.lower >= 0
+
+    @property
+    def inactive(self) -> np.ndarray:
+        """Samples on which the unit is inactive (``z_i <= 0``) below the threshold."""
+        return self.upper <= 0

@@ -19,6 +19,10 @@ Constraints (``L_i = -U_i``):
 * ``relu_lower[i, j]``:    ``a_ij >= z_ij``                     (with ``a_ij >= 0``: a >= max(0, z))
 * ``relu_active[i, j]``:   ``a_ij <= z_ij - L_i (1 - s_ij)``    (s = 1 forces a = z)
 * ``relu_inactive[i, j]``: ``a_ij <= U_i s_ij``                 (s = 0 forces a = 0)
+* One-node with :class:`~exactrelu.formulation.bounds.CutoffBounds` (bounds that hold
+  for every network better than a cutoff): ``L_i, U_i`` come from them; a sample with
+  ``L_i >= 0`` is active, ``relu_fixed_active[i]``: ``a_i <= z_i`` and no binary; one
+  with ``U_i <= 0`` is inactive, ``a_i = 0`` and no binary.
 * One-node samples whose loss never decreases in ``a`` (squared or absolute loss with
   ``y_i <= 0``, hinge with ``y_i = -1``) get only ``relu_lower``: minimisation pushes
   ``a_i`` down to ``max(0, z_i)``, so no binary is needed (SPEC §3).
@@ -47,7 +51,7 @@ from pyomo.common.collections import ComponentMap
 from exactrelu.data import Problem
 from exactrelu.errors import InvalidInputError
 from exactrelu.fixed_pattern import loss_monotone_in_activation
-from exactrelu.formulation.bounds import preactivation_bounds
+from exactrelu.formulation.bounds import CutoffBounds, preactivation_bounds
 from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
 
 SQUARED_MODES = ("tangents", "quadratic")
@@ -68,7 +72,9 @@ class Formulation:
     monotone_samples : ndarray of bool, shape (n_samples,)
         One-node samples whose loss never decreases in the activation (no binary).
     upper : ndarray of shape (n_samples,)
-        The big-M values ``U_i``.
+        The big-M values ``U_i`` (upper bounds of the activations).
+    lower : ndarray of shape (n_samples,)
+        The lower pre-activation bounds ``L_i`` of the big-M rows.
     tangent_points : list of ndarray
         Residuals at which tangent cuts were added (squared loss, ``"tangents"`` mode).
     """
@@ -79,6 +85,7 @@ class Formulation:
     binary_samples: np.ndarray
     monotone_samples: np.ndarray
     upper: np.ndarray
+    lower: np.ndarray
     tangent_points: list[np.ndarray] = field(default_factory=list)
 
     @property
@@ -197,7 +204,9 @@ class Formulation:
         return values
 
 
-def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
+def _build(
+    problem: Problem, positive_units: int, squared: str, cutoff_bounds: CutoffBounds | None = None
+) -> Formulation:
     if squared not in SQUARED_MODES:
         raise InvalidInputError(
             f"squared must be one of {', '.join(SQUARED_MODES)}; got {squared!r}"
@@ -208,14 +217,23 @@ def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
     if not 0 <= positive_units <= h:
         raise InvalidInputError(f"positive_units must be in 0..{h}, got {positive_units}")
     signs = np.where(np.arange(h) < positive_units, 1.0, -1.0)
-    _, upper = preactivation_bounds(problem)
+    lower, upper = preactivation_bounds(problem)
+    fixed_active = np.zeros(n, bool)
+    if cutoff_bounds is not None:
+        if two_layer:
+            raise InvalidInputError("cutoff bounds apply to one-node formulations only")
+        lower = np.maximum(lower, cutoff_bounds.lower)
+        upper = np.minimum(upper, cutoff_bounds.upper)
+        fixed_active = cutoff_bounds.active & (upper > 0)
+    upper = np.maximum(upper, 0.0)  # upper = 0: a_i = 0 (inactive, or z_i = 0 always)
+    lower = np.minimum(lower, 0.0)
     B = problem.weight_bound
 
     if two_layer:
         monotone_samples = np.zeros(n, bool)
     else:
         monotone_samples = loss_monotone_in_activation(y, problem.loss)
-    binary_samples = ~monotone_samples & (upper > 0)  # upper = 0: z_i = 0 always, a_i = 0
+    binary_samples = ~monotone_samples & (upper > 0) & ~fixed_active
 
     m = pyo.ConcreteModel(name=f"exactrelu {problem.arch} {problem.loss}")
     m.I = pyo.RangeSet(0, n - 1)
@@ -238,7 +256,10 @@ def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
     m.z = pyo.Expression(m.I, m.J, rule=z)
     m.relu_lower = pyo.Constraint(m.I, m.J, rule=lambda m, i, j: m.a[i, j] >= m.z[i, j])
     m.relu_active = pyo.Constraint(
-        m.S, rule=lambda m, i, j: m.a[i, j] <= m.z[i, j] + float(upper[i]) * (1 - m.s[i, j])
+        m.S, rule=lambda m, i, j: m.a[i, j] <= m.z[i, j] - float(lower[i]) * (1 - m.s[i, j])
+    )
+    m.relu_fixed_active = pyo.Constraint(
+        [int(i) for i in np.flatnonzero(fixed_active)], rule=lambda m, i: m.a[i, 0] <= m.z[i, 0]
     )
     m.relu_inactive = pyo.Constraint(
         m.S, rule=lambda m, i, j: m.a[i, j] <= float(upper[i]) * m.s[i, j]
@@ -274,18 +295,26 @@ def _build(problem: Problem, positive_units: int, squared: str) -> Formulation:
         else:
             m.hinge = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= 1 - float(y[i]) * m.f[i])
         m.loss = pyo.Objective(expr=sum(m.e[i] for i in range(n)))
-    return Formulation(problem, m, signs, binary_samples, monotone_samples, upper)
+    return Formulation(problem, m, signs, binary_samples, monotone_samples, upper, lower)
 
 
 def build_one_node(
-    problem: Problem, *, positive_units: int = 1, squared: str = "tangents"
+    problem: Problem,
+    *,
+    positive_units: int = 1,
+    squared: str = "tangents",
+    cutoff_bounds: CutoffBounds | None = None,
 ) -> Formulation:
-    """Big-M MIP of one-node training (``positive_units`` is 1; kept for the shared signature)."""
+    """Big-M MIP of one-node training (``positive_units`` is 1; kept for the shared signature).
+
+    ``cutoff_bounds`` tighten the big-M values and fix activations; the model then only
+    keeps networks with a loss at most their threshold.
+    """
     if problem.arch != "one-node":
         raise InvalidInputError(f"build_one_node needs a one-node problem, got {problem.arch}")
     if positive_units != 1:
         raise InvalidInputError("a one-node network has one unit with output sign +1")
-    return _build(problem, 1, squared)
+    return _build(problem, 1, squared, cutoff_bounds)
 
 
 def build_two_layer(
@@ -297,11 +326,13 @@ def build_two_layer(
     return _build(problem, positive_units, squared)
 
 
-def build_formulations(problem: Problem, *, squared: str = "tangents") -> list[Formulation]:
+def build_formulations(
+    problem: Problem, *, squared: str = "tangents", cutoff_bounds: CutoffBounds | None = None
+) -> list[Formulation]:
     """Every formulation needed to cover the class: one for one-node, ``width + 1`` sign cases
-    (number of +1 output units 0..width) for two-layer."""
+    (number of +1 output units 0..width) for two-layer. ``cutoff_bounds``: one-node only."""
     if problem.arch == "one-node":
-        return [build_one_node(problem, squared=squared)]
+        return [build_one_node(problem, squared=squared, cutoff_bounds=cutoff_bounds)]
     return [
         build_two_layer(problem, positive_units=p, squared=squared)
         for p in range(problem.width, -1, -1)

@@ -22,24 +22,22 @@ the bound proven so far come back in the certificate with status ``interrupted``
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
 
-from exactrelu.certificate import Certificate, gap_closed, make_certificate, relative_gap
+from exactrelu.algorithms.branch_and_bound import OneNodeBranchAndBound
+from exactrelu.certificate import Certificate, gap_closed, make_certificate
 from exactrelu.data import Problem
-from exactrelu.errors import SolverError
-from exactrelu.fixed_pattern import fit_fixed_pattern, loss_monotone_in_activation
+from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.formulation.model import Formulation, build_formulations
 from exactrelu.network import Network, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.solver.compile import CompiledModel
 from exactrelu.solver.highs_util import quiet_highs
+from exactrelu.solver.search import Incumbent, heuristic_start, trap_sigint
 
 Status = highspy.HighsModelStatus
 FEASIBILITY_TOLERANCE = 1e-9
@@ -48,35 +46,26 @@ FEASIBILITY_TOLERANCE = 1e-9
 MAX_STALLED_ROUNDS = 5
 # Seconds of the first visit to each sign case of a two-layer network.
 WARMUP_SECONDS = 1.0
-# Gradient-descent start: at most this many seconds, and this share of a time limit.
-HEURISTIC_SECONDS = 2.0
-HEURISTIC_SHARE = 0.1
+# One-node squared loss: the activation branch and bound runs first. Its propagation is
+# strong when the incumbent explains most of sum(y²) (then it usually settles the instance
+# alone, much faster than the MILP) and weak otherwise: seconds and share of the time
+# limit it gets in either case.
+PRESOLVE_GOOD_FIT = 0.75
+PRESOLVE_SECONDS_GOOD_FIT = 120.0
+PRESOLVE_SHARE_GOOD_FIT = 0.5
+PRESOLVE_SECONDS = 1.0
+PRESOLVE_SHARE = 0.1
 
 
-@dataclass
-class _Search:
-    """State shared by the cases of one solve: incumbent, clock, interrupt flag."""
+class _Search(Incumbent):
+    """The incumbent of one MIP solve, with the bounds of its output-sign cases."""
 
-    problem: Problem
-    options: SolveOptions
-    deadline: Deadline
-    best: Network
-    best_loss: float
-    interrupted: bool = False
-    last_progress: float = 0.0
-    nodes: int = 0
-    mip_solves: int = 0
-    polished: int = 0
-    pruned: int = 0  # MILPs proved unable to beat the incumbent (infeasible under the cutoff)
-    lower_bounds: dict[int, float] = field(default_factory=dict)
-
-    def offer(self, network: Network) -> bool:
-        """Keep ``network`` if its recomputed loss beats the incumbent."""
-        loss = network.loss(self.problem.X, self.problem.y, self.problem.loss)
-        if loss < self.best_loss:
-            self.best, self.best_loss = network, loss
-            return True
-        return False
+    def __init__(self, problem, options, deadline, start) -> None:
+        super().__init__(problem, options, deadline, start)
+        self.nodes = 0
+        self.mip_solves = 0
+        self.pruned = 0  # MILPs proved unable to beat the incumbent (infeasible under cutoff)
+        self.lower_bounds: dict[int, float] = {}
 
     def bound(self, current: tuple[int, float] | None = None) -> float:
         """Proven lower bound: the smallest case bound (0 is always valid: losses are >= 0)."""
@@ -86,25 +75,10 @@ class _Search:
             bounds[key] = max(bounds.get(key, 0.0), value)
         return max(0.0, min(bounds.values())) if bounds else 0.0
 
-    def report(
+    def progress(
         self, note: str, current: tuple[int, float] | None = None, force: bool = False
     ) -> None:
-        """Print a progress line on stderr every ``options.progress`` seconds."""
-        every = self.options.progress
-        if every is None:
-            return
-        now = self.deadline.elapsed()
-        if not force and now - self.last_progress < every:
-            return
-        self.last_progress = now
-        bound = min(self.bound(current), self.best_loss)
-        gap = relative_gap(self.best_loss, bound)
-        print(
-            f"[{now:8.1f} s] best loss {self.best_loss:.10g}  bound {bound:.10g}  "
-            f"gap {gap:.2e}  {note}",
-            file=sys.stderr,
-            flush=True,
-        )
+        self.report(self.bound(current), note, force=force)
 
 
 class _Case:
@@ -162,7 +136,7 @@ class _Case:
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             dual = event.data_out.mip_dual_bound
             current = (self.key, dual) if np.isfinite(dual) else None
-            search.report(f"(case {self.label}, round {self.rounds + 1})", current)
+            search.progress(f"(case {self.label}, round {self.rounds + 1})", current)
 
     def _on_improving_solution(self, event) -> None:
         with contextlib.suppress(Exception):  # a callback must not throw into HiGHS
@@ -218,10 +192,10 @@ class _Case:
                 self.compiled.add_rows(self.highs, new)
 
     def polish(self, network: Network) -> Network | None:
-        """:func:`_polish` with this case's output signs and free samples."""
+        """:meth:`Incumbent.polish` with this case's output signs and free samples."""
         f = self.formulation
         free = f.monotone_samples if f.problem.arch == "one-node" else None
-        return _polish(self.search, network, f.signs, free)
+        return self.search.polish(network, f.signs, free)
 
     def add_tangents(self, network: Network) -> int:
         """Tangent cuts at the residuals of ``network``; returns how many were added."""
@@ -288,23 +262,6 @@ class _Case:
         return stop, network, x
 
 
-@contextlib.contextmanager
-def _trap_sigint(search: _Search) -> Iterator[None]:
-    """Turn Ctrl-C into a flag the HiGHS callbacks and the round loop read."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        search.interrupted = True
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def initial_tangent_points(problem: Problem) -> list[np.ndarray]:
     """Residuals for the first tangent cuts of squared loss.
 
@@ -321,26 +278,48 @@ def initial_tangent_points(problem: Problem) -> list[np.ndarray]:
     return points
 
 
-def _heuristic_start(problem: Problem, options: SolveOptions, search: _Search) -> None:
-    """Offer a gradient-descent network, polished on its activation pattern, as incumbent.
+def _presolve_one_node(search: _Search) -> tuple[str, CutoffBounds | None, dict[str, Any]]:
+    """Run the activation branch and bound for a few seconds before the MILP.
 
-    A good incumbent early is worth much: its loss is the objective cutoff that lets
-    HiGHS prune, and with several sign cases most of them are pruned outright.
+    One-node squared loss only. When it finishes, its bound is the result and no MILP
+    is built (``closed``); otherwise its root gives :class:`CutoffBounds` that fix
+    activations and tighten the big-M values of the MILP. Returns the stop reason,
+    the bounds and what it did (for the certificate's details).
     """
-    from exactrelu.algorithms.gd import solve_gd
-
-    budget = HEURISTIC_SECONDS
-    if options.time_limit is not None:
-        budget = min(budget, HEURISTIC_SHARE * options.time_limit)
-    gd = solve_gd(
-        problem, SolveOptions(time_limit=budget, seed=options.seed, warm_start=options.warm_start)
-    )
-    network = gd.network
-    search.offer(network)
-    if problem.arch == "one-node":
-        _polish(search, network, None, loss_monotone_in_activation(problem.y, problem.loss))
+    options, deadline = search.options, search.deadline
+    tree = OneNodeBranchAndBound(search.problem, options, search)
+    y = search.problem.y
+    explained = 1.0 - search.best_loss / max(float(y @ y), 1e-300)
+    if explained >= PRESOLVE_GOOD_FIT:
+        budget, share = PRESOLVE_SECONDS_GOOD_FIT, PRESOLVE_SHARE_GOOD_FIT
     else:
-        _polish(search, network, network.v, None)
+        budget, share = PRESOLVE_SECONDS, PRESOLVE_SHARE
+    if options.time_limit is not None:
+        budget = min(budget, share * options.time_limit)
+    stop = tree.run(
+        deadline,
+        lambda t: search.report(t.bound(), f"(presolve: {t.nodes} nodes, {len(t.heap)} open)"),
+        cap=deadline.elapsed() + budget,
+    )
+    info: dict[str, Any] = {"nodes": tree.nodes, "seconds": round(deadline.elapsed(), 3)}
+    search.log(
+        f"presolve (activation branch and bound): {tree.nodes} nodes, {len(tree.heap)} open, "
+        f"bound {tree.bound():.10g}, best loss {search.best_loss:.10g}, stop {stop}"
+    )
+    if stop != "capped":
+        # finished (or stopped by the user or the clock): its bound is what is proven
+        search.lower_bounds[-1] = tree.bound()
+        return stop, None, {**info, "closed": True}
+    bounds = tree.cutoff_bounds()
+    if bounds is None:  # no network at all beats the threshold
+        search.lower_bounds[-1] = tree.threshold()
+        return "optimal", None, {**info, "closed": True}
+    info.update(
+        closed=False,
+        fixed_active=int(bounds.active.sum()),
+        fixed_inactive=int(bounds.inactive.sum()),
+    )
+    return "optimal", bounds, info
 
 
 def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True) -> Certificate:
@@ -362,9 +341,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
     """
     deadline = Deadline(options.time_limit)
     start = zero_network(problem.arch, problem.d, problem.width)
-    search = _Search(
-        problem, options, deadline, start, start.loss(problem.X, problem.y, problem.loss)
-    )
+    search = _Search(problem, options, deadline, start)
     if options.warm_start is not None:
         search.offer(
             check_in_class(
@@ -374,10 +351,18 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
     squared = problem.loss == "squared"
     stop = "optimal"
     tangents = 0
-    with _trap_sigint(search):
+    with trap_sigint(search):
         if heuristic:
-            _heuristic_start(problem, options, search)
-        cases = [_Case(k, f, search) for k, f in enumerate(build_formulations(problem))]
+            heuristic_start(problem, options, search)
+        presolve: dict[str, Any] = {}
+        cutoff_bounds = None
+        if problem.arch == "one-node" and problem.loss == "squared":
+            stop, cutoff_bounds, presolve = _presolve_one_node(search)
+        if presolve.get("closed"):
+            cases = []
+        else:
+            formulations = build_formulations(problem, cutoff_bounds=cutoff_bounds)
+            cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
         build_seconds = deadline.elapsed()
         if squared:
             for case in cases:
@@ -428,13 +413,12 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
                     # closed: it cannot beat the incumbent, or more rounds would not help
                     # (the certificate then reports the gap that remains, honestly)
                     case.closed = True
-                search.report(f"(case {case.label}, round {case.rounds} done)")
+                search.progress(f"(case {case.label}, round {case.rounds} done)")
                 if gap_closed(search.best_loss, search.bound(), options.rel_gap, options.abs_gap):
                     break
             if gap_closed(search.best_loss, search.bound(), options.rel_gap, options.abs_gap):
                 break
-        if search.last_progress > 0:  # close a progress report that was started
-            search.report("finished", force=True)
+        search.report(search.bound(), "finished", force=True, only_if_started=True)
     details = {
         "cases": len(cases),
         "mip_solves": search.mip_solves,
@@ -446,6 +430,8 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
     }
     if squared:
         details["tangent_cuts"] = tangents
+    if presolve:
+        details["presolve"] = presolve
     return make_certificate(
         problem,
         search.best,
@@ -457,21 +443,3 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         abs_gap=options.abs_gap,
         details=details,
     )
-
-
-def _polish(
-    search: _Search, network: Network, signs: np.ndarray | None, free: np.ndarray | None
-) -> Network | None:
-    """The convex program with ``network``'s activation pattern fixed (an upper bound).
-
-    Offers the result as incumbent and returns it; None when HiGHS fails on it (the
-    incumbent stays valid without polishing).
-    """
-    problem = search.problem
-    try:
-        polished, _ = fit_fixed_pattern(problem, network.activation_pattern(problem.X), signs, free)
-    except SolverError:
-        return None
-    search.polished += 1
-    search.offer(polished)
-    return polished

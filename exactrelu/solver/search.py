@@ -1,0 +1,136 @@
+"""What every exact search shares: the incumbent, progress lines, Ctrl-C, a heuristic start."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+
+from exactrelu.certificate import relative_gap
+from exactrelu.data import Problem
+from exactrelu.errors import SolverError
+from exactrelu.fixed_pattern import fit_fixed_pattern, loss_monotone_in_activation
+from exactrelu.network import Network
+from exactrelu.options import Deadline, SolveOptions
+
+# Gradient-descent start: at most this many seconds, and this share of a time limit.
+HEURISTIC_SECONDS = 2.0
+HEURISTIC_SHARE = 0.1
+
+
+class Incumbent:
+    """The best network seen by a search, its clock, its interrupt flag, its progress lines."""
+
+    def __init__(
+        self, problem: Problem, options: SolveOptions, deadline: Deadline, start: Network
+    ) -> None:
+        self.problem = problem
+        self.options = options
+        self.deadline = deadline
+        self.best = start
+        self.best_loss = start.loss(problem.X, problem.y, problem.loss)
+        self.interrupted = False
+        self.last_progress = 0.0
+        self.polished = 0
+
+    @property
+    def loss(self) -> float:
+        return self.best_loss
+
+    def offer(self, network: Network) -> bool:
+        """Keep ``network`` if its recomputed loss beats the incumbent."""
+        loss = network.loss(self.problem.X, self.problem.y, self.problem.loss)
+        if loss < self.best_loss:
+            self.best, self.best_loss = network, loss
+            return True
+        return False
+
+    def polish(
+        self, network: Network, signs: np.ndarray | None, free: np.ndarray | None
+    ) -> Network | None:
+        """The convex program with ``network``'s activation pattern fixed (an upper bound).
+
+        Offers the result and returns it; None when HiGHS fails on it (the incumbent
+        stays valid without polishing).
+        """
+        problem = self.problem
+        try:
+            polished, _ = fit_fixed_pattern(
+                problem, network.activation_pattern(problem.X), signs, free
+            )
+        except SolverError:
+            return None
+        self.polished += 1
+        self.offer(polished)
+        return polished
+
+    def log(self, message: str) -> None:
+        """A line of the solver log (stderr), printed when ``options.log`` is set."""
+        if self.options.log:
+            print(message, file=sys.stderr, flush=True)
+
+    def report(
+        self, bound: float, note: str, force: bool = False, only_if_started: bool = False
+    ) -> None:
+        """Print a progress line on stderr every ``options.progress`` seconds.
+
+        ``only_if_started``: print only if an earlier line was printed (a closing line).
+        """
+        every = self.options.progress
+        if every is None or (only_if_started and self.last_progress == 0):
+            return
+        now = self.deadline.elapsed()
+        if not force and now - self.last_progress < every:
+            return
+        self.last_progress = now
+        bound = min(bound, self.best_loss)
+        gap = relative_gap(self.best_loss, bound)
+        print(
+            f"[{now:8.1f} s] best loss {self.best_loss:.10g}  bound {bound:.10g}  "
+            f"gap {gap:.2e}  {note}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+@contextlib.contextmanager
+def trap_sigint(incumbent: Incumbent) -> Iterator[None]:
+    """Turn Ctrl-C into the ``interrupted`` flag that searches poll."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        incumbent.interrupted = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def heuristic_start(problem: Problem, options: SolveOptions, incumbent: Incumbent) -> None:
+    """Offer a gradient-descent network, polished on its activation pattern, as incumbent.
+
+    A good incumbent early is worth much: its loss is the cutoff that lets a search
+    prune (and, for two-layer MIPs, close most output-sign cases outright).
+    """
+    from exactrelu.algorithms.gd import solve_gd
+
+    budget = HEURISTIC_SECONDS
+    if options.time_limit is not None:
+        budget = min(budget, HEURISTIC_SHARE * options.time_limit)
+    gd = solve_gd(
+        problem, SolveOptions(time_limit=budget, seed=options.seed, warm_start=options.warm_start)
+    )
+    network = gd.network
+    incumbent.offer(network)
+    if problem.arch == "one-node":
+        incumbent.polish(network, None, loss_monotone_in_activation(problem.y, problem.loss))
+    else:
+        incumbent.polish(network, network.v, None)
