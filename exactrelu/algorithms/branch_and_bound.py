@@ -61,6 +61,8 @@ SINGULAR_RCOND = 1e-10
 # Sign-constraint penalty of the node bound: constraints and coordinate-ascent sweeps.
 PENALTY_CONSTRAINTS = 12
 PENALTY_SWEEPS = 5
+# Branching score floor, relative to the threshold.
+SCORE_FLOOR = 1e-6
 # Nodes between two lines of the solver log (options.log).
 LOG_EVERY = 1000
 # Fixings must clear the radius by this relative margin (float64 round-off).
@@ -157,8 +159,14 @@ class OneNodeBranchAndBound:
             theta = np.linalg.solve(M, XA.T @ y[active])
             residual = y[active] - XA @ theta
             rss = residual @ residual + lam * (theta @ theta) - lam * self.box_radius_sq
-            bound = const + max(rss + self.sign_penalty(status, theta, M), 0.0)
-            bound = max(bound, inherited)
+            # The sign constraints of the fixed samples, through a Lagrangian: the fit's
+            # centre moves and its value rises (see sign_penalty); the ellipsoid below is
+            # that of the Lagrangian, a valid underestimate of Q_A on the node.
+            penalty, shift = self.sign_penalty(status, theta, M)
+            theta = theta - shift
+            exact_fit = lam == 0.0 and penalty == 0.0
+            rss += penalty
+            bound = max(const + max(rss, 0.0), inherited)
             if bound > threshold:
                 return None
             rho = threshold - const - rss
@@ -167,7 +175,7 @@ class OneNodeBranchAndBound:
             cost_a = np.full(self.problem.n, np.inf)
             cost_i = np.full(self.problem.n, np.inf)
             if idx.size == 0:
-                return _Evaluation(bound, status, theta, lam == 0.0, M, rho, cost_a, cost_i)
+                return _Evaluation(bound, status, theta, exact_fit, M, rho, cost_a, cost_i)
             Xo = Xt[idx]
             z_hat = Xo @ theta
             h = np.einsum("ij,ji->i", Xo, np.linalg.solve(M, Xo.T))
@@ -186,25 +194,32 @@ class OneNodeBranchAndBound:
                 return None
             if not (np.any(no_active) or np.any(no_inactive)):
                 cost_a[idx], cost_i[idx] = active_cost, inactive_cost
-                return _Evaluation(bound, status, theta, lam == 0.0, M, rho, cost_a, cost_i)
+                return _Evaluation(bound, status, theta, exact_fit, M, rho, cost_a, cost_i)
             status[idx[no_inactive]] = ACTIVE
             status[idx[no_active]] = INACTIVE
 
-    def sign_penalty(self, status: np.ndarray, theta: np.ndarray, M: np.ndarray) -> float:
-        """A lower bound on how much the sign constraints of fixed samples raise ``min Q_A``.
+    def sign_penalty(
+        self, status: np.ndarray, theta: np.ndarray, M: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Lagrangian relaxation of the sign constraints of the fixed samples.
 
         The fit ``θ̂`` ignores them. Write each violated one as ``g_jᵀθ <= 0``
-        (``g_j = x̃_j`` inactive, ``-x̃_j`` active). By weak duality every ``μ >= 0`` gives
-        ``min Q_A >= RSS + μᵀv - ¼ μᵀHμ`` with ``v_j = g_jᵀθ̂ > 0`` and
-        ``H = Gᵀ M⁻¹ G``; for one constraint the best ``μ`` gives ``v²/H``. A few sweeps
-        of coordinate ascent over the most violated constraints: any iterate is valid.
+        (``g_j = x̃_j`` inactive, ``-x̃_j`` active). For ``μ >= 0`` the Lagrangian
+        ``Q_A(θ) + μᵀGᵀθ`` is at most ``Q_A`` wherever the constraints hold; it equals
+        ``RSS + μᵀv - ¼ μᵀHμ + (θ - θ_μ)ᵀ M (θ - θ_μ)`` with ``v_j = g_jᵀθ̂ > 0``,
+        ``H = Gᵀ M⁻¹ G`` and centre ``θ_μ = θ̂ - ½ M⁻¹ G μ``. So any ``μ >= 0`` raises
+        the bound by ``μᵀv - ¼ μᵀHμ`` (for one constraint, at best ``v²/H``) and moves
+        the ellipsoid's centre. ``μ`` comes from a few sweeps of coordinate ascent over
+        the most violated constraints: any iterate is valid.
+
+        Returns the increase and the shift ``θ̂ - θ_μ``.
         """
         fixed = np.flatnonzero(status != OPEN)
         signs = np.where(status[fixed] == ACTIVE, -1.0, 1.0)
         v = signs * (self.Xt[fixed] @ theta)
         violated = np.flatnonzero(v > 0)
         if violated.size == 0:
-            return 0.0
+            return 0.0, np.zeros_like(theta)
         G = (signs[violated, None] * self.Xt[fixed[violated]]).T  # p × k
         MinvG = np.linalg.solve(M, G)
         diag = np.einsum("ij,ij->j", G, MinvG)
@@ -217,7 +232,7 @@ class OneNodeBranchAndBound:
             for j in range(v.size):
                 # maximise over mu_j alone: d/dmu_j = v_j - ½ (H mu)_j = 0
                 mu[j] = max(0.0, mu[j] + 2.0 * (v[j] - 0.5 * H[j] @ mu) / H[j, j])
-        return float(mu @ v - 0.25 * mu @ H @ mu)
+        return float(mu @ v - 0.25 * mu @ H @ mu), 0.5 * (MinvG @ mu)
 
     def cutoff_bounds(self) -> CutoffBounds | None:
         """Pre-activation bounds that every network with loss at most ``T`` satisfies.
@@ -310,9 +325,12 @@ class OneNodeBranchAndBound:
                 if len(self.heap) > before:  # the leaf QP failed: set it aside
                     unresolved.append(heapq.heappop(self.heap))
                 continue
-            # Branch where both children gain most: a strong-branching score from the
-            # closed-form costs of either choice.
-            score = np.where(open_, np.minimum(ev.cost_active, ev.cost_inactive), -np.inf)
+            # Branch where both children gain most: the product rule of strong branching
+            # on the closed-form costs of either choice (the floor keeps it informative
+            # near the root, where every active choice costs about 0).
+            floor = SCORE_FLOOR * max(1.0, self.threshold())
+            score = np.maximum(ev.cost_active, floor) * np.maximum(ev.cost_inactive, floor)
+            score = np.where(open_, score, -np.inf)
             i = int(np.argmax(score))
             for value, cost in ((ACTIVE, ev.cost_active[i]), (INACTIVE, ev.cost_inactive[i])):
                 child = ev.status.copy()
