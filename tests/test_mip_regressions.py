@@ -27,9 +27,13 @@ def test_zero_sample_without_bias_keeps_its_positive_residual(loss):
 
 
 @pytest.mark.parametrize(("seed", "loss"), [(1, "squared"), (3, "absolute")])
-def test_sign_case_pruned_by_the_cutoff_counts_as_proven(seed, loss):
+def test_sign_case_pruned_by_the_cutoff_counts_as_proven(monkeypatch, seed, loss):
     # Under the cutoff's per-sample restrictions a sign case that cannot beat the
     # incumbent is infeasible; HiGHS says so, and that is a proof, not an error.
+    # (Without the convexity bound, which would close such cases before any MILP.)
+    from exactrelu.solver import mip
+
+    monkeypatch.setattr(mip._Case, "prune_by_shape", lambda case: False)
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(6, 2))
     y = rng.normal(size=6)

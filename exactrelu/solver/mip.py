@@ -38,6 +38,7 @@ from exactrelu.options import Deadline, SolveOptions
 from exactrelu.solver.compile import CompiledModel
 from exactrelu.solver.highs_util import quiet_highs
 from exactrelu.solver.search import Incumbent, heuristic_start, trap_sigint
+from exactrelu.solver.shape_bound import shape_constrained_bound
 
 Status = highspy.HighsModelStatus
 FEASIBILITY_TOLERANCE = 1e-9
@@ -46,6 +47,8 @@ FEASIBILITY_TOLERANCE = 1e-9
 MAX_STALLED_ROUNDS = 5
 # Seconds of the first visit to each sign case of a two-layer network.
 WARMUP_SECONDS = 1.0
+# Relative safety margin below the value of a convex-regression bound (shape_bound).
+SHAPE_MARGIN = 1e-6
 # One-node squared loss: the activation branch and bound runs first. Its propagation is
 # strong when the incumbent explains most of sum(y²) (then it usually settles the instance
 # alone, much faster than the MILP) and weak otherwise: seconds and share of the time
@@ -190,6 +193,27 @@ class _Case:
             for sign in (1.0, -1.0):
                 new = self.formulation.add_tangents(np.full(n, sign * self.residual_bound))
                 self.compiled.add_rows(self.highs, new)
+
+    def prune_by_shape(self) -> bool:
+        """Close a two-layer case whose output signs all agree, if convexity rules it out.
+
+        Such a case only holds convex (all +1) or concave (all -1) networks; the best
+        convex (concave) fit of the data bounds its loss from below
+        (:mod:`~exactrelu.solver.shape_bound`). Returns True when that bound exceeds the
+        incumbent's loss, so that the case needs no MILP.
+        """
+        problem = self.formulation.problem
+        positive = self.formulation.positive_units
+        if problem.arch != "two-layer" or positive not in (0, problem.width):
+            return False
+        sign = 1.0 if positive == problem.width else -1.0
+        value = shape_constrained_bound(problem, sign, self.search.options.threads)
+        # HiGHS solves it to its own tolerances: keep a safety margin below its value
+        bound = value * (1 - SHAPE_MARGIN) - SHAPE_MARGIN
+        self.search.lower_bounds[self.key] = max(self.search.lower_bounds[self.key], bound)
+        if bound > self.search.best_loss:
+            self.closed = True
+        return self.closed
 
     def polish(self, network: Network) -> Network | None:
         """:meth:`Incumbent.polish` with this case's output signs and free samples."""
@@ -363,6 +387,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         else:
             formulations = build_formulations(problem, cutoff_bounds=cutoff_bounds)
             cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
+        shape_pruned = sum(case.prune_by_shape() for case in cases)
         build_seconds = deadline.elapsed()
         if squared:
             for case in cases:
@@ -427,6 +452,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         "polished": search.polished,
         "binaries": int(sum(len(c.formulation.model.s) for c in cases)),
         "build_seconds": round(build_seconds, 3),
+        "cases_pruned_by_shape": shape_pruned,
     }
     if squared:
         details["tangent_cuts"] = tangents
