@@ -14,6 +14,13 @@ Once a round's MILP picks a pattern whose QP optimum already carries its tangent
 the MILP value equals that QP value (first-order optimality of a convex program), so
 the bounds meet; there are finitely many patterns, so the loop ends.
 
+Two levers run before the MILPs. One-node squared loss: the activation branch and bound
+(:mod:`~exactrelu.algorithms.branch_and_bound`) runs first as a presolve; when it finishes
+its bound is the result, otherwise its root's cutoff bounds fix activations and tighten
+the big-M values of the MILP. Two-layer: a sign case whose output weights all agree holds
+only convex (or concave) networks, and is closed at once when the best convex (concave)
+fit of the data loses more than the incumbent (:mod:`~exactrelu.solver.shape_bound`).
+
 Ctrl-C and the time limit interrupt HiGHS through its callbacks; the best network and
 the bound proven so far come back in the certificate with status ``interrupted`` or
 ``time_limit``. Nothing is lost, and no traceback is shown.
