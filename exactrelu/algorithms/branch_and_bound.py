@@ -46,12 +46,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from exactrelu.certificate import Certificate, make_certificate
+from exactrelu.certificate import Certificate
 from exactrelu.data import Problem
 from exactrelu.errors import InvalidInputError, SolverError
 from exactrelu.fixed_pattern import fit_fixed_pattern
 from exactrelu.formulation.bounds import CutoffBounds
-from exactrelu.network import Network, OneNodeNetwork, check_in_class, zero_network
+from exactrelu.network import OneNodeNetwork, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.solver.search import Incumbent, heuristic_start, trap_sigint
 
@@ -383,20 +383,10 @@ def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certifica
             f"bnb: {stop} after {search.nodes} nodes, bound {search.bound():.10g}, "
             f"best loss {incumbent.loss:.10g}"
         )
-    best: Network = incumbent.best
-    return make_certificate(
-        problem,
-        best,
-        bound=search.bound(),
-        stop=stop,
-        seconds=deadline.elapsed(),
-        method="bnb",
-        rel_gap=options.rel_gap,
-        abs_gap=options.abs_gap,
-        details={
-            "nodes": search.nodes,
-            "leaves": search.leaves,
-            "leaf_qps": search.qps,
-            "max_open_samples": search.max_open,
-        },
-    )
+    details = {
+        "nodes": search.nodes,
+        "leaves": search.leaves,
+        "leaf_qps": search.qps,
+        "max_open_samples": search.max_open,
+    }
+    return incumbent.certificate(search.bound(), stop, "bnb", details)

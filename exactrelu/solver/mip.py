@@ -36,7 +36,7 @@ import highspy
 import numpy as np
 
 from exactrelu.algorithms.branch_and_bound import OneNodeBranchAndBound
-from exactrelu.certificate import Certificate, gap_closed, make_certificate
+from exactrelu.certificate import Certificate, gap_closed
 from exactrelu.data import Problem
 from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.formulation.model import Formulation, build_formulations
@@ -465,14 +465,4 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         details["tangent_cuts"] = tangents
     if presolve:
         details["presolve"] = presolve
-    return make_certificate(
-        problem,
-        search.best,
-        bound=search.bound(),
-        stop=stop,
-        seconds=deadline.elapsed(),
-        method="mip",
-        rel_gap=options.rel_gap,
-        abs_gap=options.abs_gap,
-        details=details,
-    )
+    return search.certificate(search.bound(), stop, "mip", details)

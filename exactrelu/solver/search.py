@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from exactrelu.certificate import relative_gap
+from exactrelu.certificate import Certificate, make_certificate, relative_gap
 from exactrelu.data import Problem
 from exactrelu.errors import SolverError
 from exactrelu.fixed_pattern import fit_fixed_pattern, loss_monotone_in_activation
@@ -67,6 +67,20 @@ class Incumbent:
         self.polished += 1
         self.offer(polished)
         return polished
+
+    def certificate(self, bound: float, stop: str, method: str, details: dict) -> Certificate:
+        """The certificate of the incumbent with this proven ``bound`` (status decided there)."""
+        return make_certificate(
+            self.problem,
+            self.best,
+            bound=bound,
+            stop=stop,
+            seconds=self.deadline.elapsed(),
+            method=method,
+            rel_gap=self.options.rel_gap,
+            abs_gap=self.options.abs_gap,
+            details=details,
+        )
 
     def log(self, message: str) -> None:
         """A line of the solver log (stderr), printed when ``options.log`` is set."""
