@@ -108,6 +108,7 @@ class _Case:
             None if loss_var is None else self.compiled.columns(loss_var[i] for i in model.I)
         )
         self.residual_bound = np.inf
+        self.shape_bound = -np.inf  # convexity bound of a same-sign case (prune_by_shape)
         self.has_integers = len(model.s) > 0
         self.highs = quiet_highs(search.options.threads, search.options.seed)
         self._configure()
@@ -216,9 +217,15 @@ class _Case:
         sign = 1.0 if positive == problem.width else -1.0
         value = shape_constrained_bound(problem, sign, self.search.options.threads)
         # HiGHS solves it to its own tolerances: keep a safety margin below its value
-        bound = value * (1 - SHAPE_MARGIN) - SHAPE_MARGIN
-        self.search.lower_bounds[self.key] = max(self.search.lower_bounds[self.key], bound)
-        if bound > self.search.best_loss:
+        self.shape_bound = value * (1 - SHAPE_MARGIN) - SHAPE_MARGIN
+        self.search.lower_bounds[self.key] = max(
+            self.search.lower_bounds[self.key], self.shape_bound
+        )
+        return self.closed_by_shape()
+
+    def closed_by_shape(self) -> bool:
+        """Close the case if its convexity bound exceeds the incumbent (which may improve)."""
+        if self.shape_bound > self.search.best_loss:
             self.closed = True
         return self.closed
 
@@ -412,6 +419,9 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
             cap = WARMUP_SECONDS if first_round and len(open_cases) > 1 else np.inf
             first_round = False
             for case in open_cases:
+                if case.closed_by_shape():
+                    shape_pruned += 1  # the incumbent improved past its convexity bound
+                    continue
                 if search.interrupted:
                     stop = "interrupted"
                 elif deadline.expired():
