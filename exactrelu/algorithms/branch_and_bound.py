@@ -89,6 +89,11 @@ class _Evaluation:
     cost_inactive: np.ndarray
 
 
+def _leverage(M: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``h_i = x_iᵀ M⁻¹ x_i`` for every row ``x_i`` of ``rows``."""
+    return np.einsum("ij,ji->i", rows, np.linalg.solve(M, rows.T))
+
+
 class OneNodeBranchAndBound:
     """The search state of :func:`solve_branch_and_bound`.
 
@@ -178,8 +183,7 @@ class OneNodeBranchAndBound:
                 return _Evaluation(bound, status, theta, exact_fit, M, rho, cost_a, cost_i)
             Xo = Xt[idx]
             z_hat = Xo @ theta
-            h = np.einsum("ij,ji->i", Xo, np.linalg.solve(M, Xo.T))
-            h = np.maximum(h, 1e-300)
+            h = np.maximum(_leverage(M, Xo), 1e-300)
             yo = y[idx]
             inactive_cost = np.maximum(z_hat, 0.0) ** 2 / h + self.extra_inactive[idx]
             z_star = (z_hat + h * yo) / (1.0 + h)
@@ -247,7 +251,7 @@ class OneNodeBranchAndBound:
             return None
         Xt = self.Xt
         z_hat = Xt @ ev.theta
-        h = np.einsum("ij,ji->i", Xt, np.linalg.solve(ev.M, Xt.T))
+        h = _leverage(ev.M, Xt)
         radius = np.sqrt(max(ev.rho, 0.0) * np.maximum(h, 0.0))
         # widen by the round-off margin so that no network below T is cut off
         radius = radius * (1 + MARGIN) + MARGIN * (1.0 + np.abs(z_hat))
