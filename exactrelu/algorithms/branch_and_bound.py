@@ -94,6 +94,35 @@ def _leverage(M: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ji->i", rows, np.linalg.solve(M, rows.T))
 
 
+def lagrangian_sign_penalty(
+    G: np.ndarray, v: np.ndarray, M: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Raise a least-squares bound by a Lagrangian of violated constraints ``g_jᵀθ <= 0``.
+
+    The fit ``θ̂`` of ``Q(θ) = RSS + (θ - θ̂)ᵀ M (θ - θ̂)`` violates them by ``v_j = g_jᵀθ̂ > 0``
+    (``G``: the ``g_j`` as columns). For ``μ >= 0`` the Lagrangian ``Q(θ) + μᵀGᵀθ`` is at
+    most ``Q`` wherever the constraints hold; it equals
+    ``RSS + μᵀv - ¼ μᵀHμ + (θ - θ_μ)ᵀ M (θ - θ_μ)`` with ``H = Gᵀ M⁻¹ G`` and centre
+    ``θ_μ = θ̂ - ½ M⁻¹ G μ``. So any ``μ >= 0`` raises the bound by ``μᵀv - ¼ μᵀHμ`` (for
+    one constraint, at best ``v²/H``) and moves the ellipsoid's centre. ``μ`` comes from a
+    few sweeps of coordinate ascent over the most violated constraints: any iterate is
+    valid.
+
+    Returns the increase and the shift ``θ̂ - θ_μ``.
+    """
+    MinvG = np.linalg.solve(M, G)
+    diag = np.einsum("ij,ij->j", G, MinvG)
+    keep = np.argsort(-(v**2) / diag)[:PENALTY_CONSTRAINTS]
+    G, MinvG, v = G[:, keep], MinvG[:, keep], v[keep]
+    H = G.T @ MinvG
+    mu = np.zeros(v.size)
+    for _ in range(PENALTY_SWEEPS):
+        for j in range(v.size):
+            # maximise over mu_j alone: d/dmu_j = v_j - ½ (H mu)_j = 0
+            mu[j] = max(0.0, mu[j] + 2.0 * (v[j] - 0.5 * H[j] @ mu) / H[j, j])
+    return float(mu @ v - 0.25 * mu @ H @ mu), 0.5 * (MinvG @ mu)
+
+
 class OneNodeBranchAndBound:
     """The search state of :func:`solve_branch_and_bound`.
 
@@ -205,19 +234,8 @@ class OneNodeBranchAndBound:
     def sign_penalty(
         self, status: np.ndarray, theta: np.ndarray, M: np.ndarray
     ) -> tuple[float, np.ndarray]:
-        """Lagrangian relaxation of the sign constraints of the fixed samples.
-
-        The fit ``θ̂`` ignores them. Write each violated one as ``g_jᵀθ <= 0``
-        (``g_j = x̃_j`` inactive, ``-x̃_j`` active). For ``μ >= 0`` the Lagrangian
-        ``Q_A(θ) + μᵀGᵀθ`` is at most ``Q_A`` wherever the constraints hold; it equals
-        ``RSS + μᵀv - ¼ μᵀHμ + (θ - θ_μ)ᵀ M (θ - θ_μ)`` with ``v_j = g_jᵀθ̂ > 0``,
-        ``H = Gᵀ M⁻¹ G`` and centre ``θ_μ = θ̂ - ½ M⁻¹ G μ``. So any ``μ >= 0`` raises
-        the bound by ``μᵀv - ¼ μᵀHμ`` (for one constraint, at best ``v²/H``) and moves
-        the ellipsoid's centre. ``μ`` comes from a few sweeps of coordinate ascent over
-        the most violated constraints: any iterate is valid.
-
-        Returns the increase and the shift ``θ̂ - θ_μ``.
-        """
+        """Lagrangian relaxation of the fixed samples' sign constraints
+        (``g_j = x̃_j`` inactive, ``-x̃_j`` active); see :func:`lagrangian_sign_penalty`."""
         fixed = np.flatnonzero(status != OPEN)
         signs = np.where(status[fixed] == ACTIVE, -1.0, 1.0)
         v = signs * (self.Xt[fixed] @ theta)
@@ -225,18 +243,7 @@ class OneNodeBranchAndBound:
         if violated.size == 0:
             return 0.0, np.zeros_like(theta)
         G = (signs[violated, None] * self.Xt[fixed[violated]]).T  # p × k
-        MinvG = np.linalg.solve(M, G)
-        diag = np.einsum("ij,ij->j", G, MinvG)
-        v = v[violated]
-        keep = np.argsort(-(v**2) / diag)[:PENALTY_CONSTRAINTS]
-        G, MinvG, v, diag = G[:, keep], MinvG[:, keep], v[keep], diag[keep]
-        H = G.T @ MinvG
-        mu = np.zeros(v.size)
-        for _ in range(PENALTY_SWEEPS):
-            for j in range(v.size):
-                # maximise over mu_j alone: d/dmu_j = v_j - ½ (H mu)_j = 0
-                mu[j] = max(0.0, mu[j] + 2.0 * (v[j] - 0.5 * H[j] @ mu) / H[j, j])
-        return float(mu @ v - 0.25 * mu @ H @ mu), 0.5 * (MinvG @ mu)
+        return lagrangian_sign_penalty(G, v[violated], M)
 
     def cutoff_bounds(self) -> CutoffBounds | None:
         """Pre-activation bounds that every network with loss at most ``T`` satisfies.

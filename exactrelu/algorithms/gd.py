@@ -95,7 +95,7 @@ def solve_gd(
         raise InvalidInputError(f"step must be a positive finite number, got {step!r}")
     deadline = Deadline(options.time_limit)
     starts, sources = _starting_points(problem, options, restarts, init, deadline)
-    net, info = _descend(problem, starts, float(step), max_iter, patience, deadline)
+    net, info, _ = _descend(problem, starts, float(step), max_iter, patience, deadline)
     info["sources"] = sources
     info["init"] = init
     info["restarts"] = restarts
@@ -110,6 +110,20 @@ def solve_gd(
         abs_gap=options.abs_gap,
         details=info,
     )
+
+
+def gd_restarts(
+    problem: Problem, options: SolveOptions, restarts: int | None = None
+) -> list[Network]:
+    """Every restart's best network, best first (random starts; see :func:`solve_gd`)."""
+    deadline = Deadline(options.time_limit)
+    starts, _ = _starting_points(
+        problem, options, restarts or DEFAULT_RESTARTS, DEFAULT_INIT, deadline
+    )
+    _, _, finals = _descend(
+        problem, starts, DEFAULT_STEP, DEFAULT_MAX_ITER, DEFAULT_PATIENCE, deadline
+    )
+    return finals
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -251,6 +265,8 @@ def _descend(
         c = np.where(running, c - dc, c)
     r = int(np.argmin(best_loss))
     net = _network(best_Theta[r], v[r], float(best_c[r]), problem)
+    order = np.argsort(best_loss, kind="stable")
+    finals = [_network(best_Theta[k], v[k], float(best_c[k]), problem) for k in order]
     Zb = np.einsum("nd,rhd->rnh", Xt, best_Theta)
     dead_restarts = int(np.sum(~(Zb > 0).any(axis=1).any(axis=1)))
     info = {
@@ -261,7 +277,7 @@ def _descend(
         "dead_restarts": dead_restarts,
         "timed_out": timed_out,
     }
-    return net, info
+    return net, info, finals
 
 
 def _network(Theta: np.ndarray, v: np.ndarray, c: float, problem: Problem) -> Network:

@@ -75,6 +75,7 @@ class _Search(Incumbent):
         self.nodes = 0
         self.mip_solves = 0
         self.pruned = 0  # MILPs proved unable to beat the incumbent (infeasible under cutoff)
+        self.spurious = 0  # squared loss: MILP solutions the tangents underestimated
         self.lower_bounds: dict[int, float] = {}
 
     def bound(self, current: tuple[int, float] | None = None) -> float:
@@ -115,6 +116,10 @@ class _Case:
         self.compiled.load(self.highs)
         self.closed = False
         self.rounds = 0
+        # Squared loss: solutions the MILP found below the cutoff whose true loss is not
+        # (the tangents underestimate it there); tangents go there after the round.
+        self.spurious: list[Network] = []
+        self.round_cutoff = np.inf
         self.stalls = 0
         self.last_progress: tuple[float, float] | None = None
         search.lower_bounds[key] = 0.0
@@ -151,7 +156,16 @@ class _Case:
 
     def _on_improving_solution(self, event) -> None:
         with contextlib.suppress(Exception):  # a callback must not throw into HiGHS
-            self.search.offer(self.network_from_columns(np.asarray(event.data_out.mip_solution)))
+            network = self.network_from_columns(np.asarray(event.data_out.mip_solution))
+            if self.search.offer(network) or self.formulation.problem.loss != "squared":
+                return
+            # Not better than the incumbent, yet the MILP found it below the cutoff:
+            # the tangents underestimate its loss by more than the MILP's tolerance.
+            options = self.search.options
+            cutoff = self.round_cutoff
+            margin = options.rel_gap / 2 * abs(cutoff) + options.abs_gap / 2
+            if event.data_out.objective_function_value < cutoff - margin:
+                self.spurious.append(network)
 
     # -----------------------------------------------------------------------------
     @property
@@ -266,6 +280,7 @@ class _Case:
         self.warm_start(search.best) or self.warm_start(
             zero_network(search.problem.arch, search.problem.d, search.problem.width)
         )
+        self.round_cutoff = cutoff
         highs.run()
         self.rounds += 1
         search.mip_solves += 1
@@ -429,6 +444,15 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
                 if stop != "optimal":
                     break
                 stop, network, _ = case.run(cap)
+                spurious_tangents = 0
+                for spurious in case.spurious:
+                    spurious_tangents += case.add_tangents(spurious)
+                    polished = case.polish(spurious)
+                    if polished is not None:
+                        spurious_tangents += case.add_tangents(polished)
+                search.spurious += len(case.spurious)
+                case.spurious.clear()
+                tangents += spurious_tangents
                 if stop == "capped":
                     stop = "optimal"  # keep going: this case is simply not finished
                     if network is not None and squared:
@@ -440,7 +464,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
                     if polished is not None:
                         added += case.add_tangents(polished)
                     tangents += added
-                    stuck = added == 0
+                    stuck = added + spurious_tangents == 0
                 else:
                     stuck = True  # a MILP solved to optimality is final
                 bound = search.lower_bounds[case.key]
@@ -473,6 +497,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
     }
     if squared:
         details["tangent_cuts"] = tangents
+        details["underestimated_solutions"] = search.spurious
     if presolve:
         details["presolve"] = presolve
     return search.certificate(search.bound(), stop, "mip", details)

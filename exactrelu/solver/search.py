@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -14,12 +15,17 @@ from exactrelu.certificate import Certificate, make_certificate, relative_gap
 from exactrelu.data import Problem
 from exactrelu.errors import SolverError
 from exactrelu.fixed_pattern import fit_fixed_pattern, loss_monotone_in_activation
-from exactrelu.network import Network
+from exactrelu.network import Network, TwoLayerNetwork
 from exactrelu.options import Deadline, SolveOptions
 
 # Gradient-descent start: at most this many seconds, and this share of a time limit.
 HEURISTIC_SECONDS = 2.0
 HEURISTIC_SHARE = 0.1
+# Two-layer: gradient-descent restarts, how many distinct ones are polished and improved
+# by flips, and how many pre-activations (closest to 0) each flip pass tries.
+HEURISTIC_RESTARTS = 60
+HEURISTIC_POLISHED = 8
+FLIP_CANDIDATES = 40
 
 
 class Incumbent:
@@ -129,22 +135,77 @@ def trap_sigint(incumbent: Incumbent) -> Iterator[None]:
 
 
 def heuristic_start(problem: Problem, options: SolveOptions, incumbent: Incumbent) -> None:
-    """Offer a gradient-descent network, polished on its activation pattern, as incumbent.
+    """Offer the best of several gradient-descent restarts, each polished and improved.
 
     A good incumbent early is worth much: its loss is the cutoff that lets a search
-    prune (and, for two-layer MIPs, close most output-sign cases outright).
+    prune (and, for two-layer MIPs, close most output-sign cases outright). Every
+    restart's network is polished on its activation pattern (the convex program with
+    the pattern fixed); for two-layer networks the best few distinct ones are then
+    improved by :func:`flip_search`.
     """
-    from exactrelu.algorithms.gd import solve_gd
+    from exactrelu.algorithms.gd import gd_restarts
 
     budget = HEURISTIC_SECONDS
     if options.time_limit is not None:
         budget = min(budget, HEURISTIC_SHARE * options.time_limit)
-    gd = solve_gd(
-        problem, SolveOptions(time_limit=budget, seed=options.seed, warm_start=options.warm_start)
-    )
-    network = gd.network
-    incumbent.offer(network)
-    if problem.arch == "one-node":
+    deadline = Deadline(budget)
+    two_layer = problem.arch == "two-layer"
+    gd_options = SolveOptions(time_limit=budget, seed=options.seed, warm_start=options.warm_start)
+    if not two_layer:
+        network = gd_restarts(problem, gd_options)[0]
+        incumbent.offer(network)
         incumbent.polish(network, None, loss_monotone_in_activation(problem.y, problem.loss))
-    else:
-        incumbent.polish(network, network.v, None)
+        return
+    networks = gd_restarts(problem, replace(gd_options, time_limit=budget / 2), HEURISTIC_RESTARTS)
+    if problem.loss != "squared":
+        # Subgradient steps on absolute or hinge loss often stall; gradient descent on the
+        # squared loss of the same targets is a better start (a network that fits the data
+        # exactly is optimal for every loss), and polishing then uses the real loss.
+        surrogate = replace(problem, loss="squared")
+        networks += gd_restarts(
+            surrogate, replace(gd_options, time_limit=budget / 2), HEURISTIC_RESTARTS
+        )
+    networks.sort(key=lambda net: net.loss(problem.X, problem.y, problem.loss))
+    incumbent.offer(networks[0])
+    seen: set[float] = set()
+    for network in networks:
+        key = round(network.loss(problem.X, problem.y, problem.loss), 9)
+        if key in seen:
+            continue
+        seen.add(key)
+        polished = incumbent.polish(network, network.v, None)
+        if polished is not None:
+            incumbent.offer(flip_search(problem, polished, deadline))
+        if len(seen) >= HEURISTIC_POLISHED or deadline.expired():
+            break
+
+
+def flip_search(problem: Problem, network: TwoLayerNetwork, deadline: Deadline) -> TwoLayerNetwork:
+    """Local search over activation patterns by single flips.
+
+    Flip the activation of one unit on one sample, among the ``FLIP_CANDIDATES``
+    pre-activations closest to 0 (the hyperplanes that could move across them),
+    solve the convex program with that pattern fixed, and move to the first that
+    improves; stop when none does or the deadline passes.
+    """
+    X, y = problem.X, problem.y
+    best, best_loss = network, network.loss(X, y, problem.loss)
+    improved = True
+    while improved and not deadline.expired():
+        improved = False
+        Z = best.pre_activations(X)
+        pattern = Z > 0
+        for flat in np.argsort(np.abs(Z), axis=None)[:FLIP_CANDIDATES]:
+            if deadline.expired():
+                break
+            i, j = np.unravel_index(flat, Z.shape)
+            candidate = pattern.copy()
+            candidate[i, j] = not candidate[i, j]
+            try:
+                moved, loss = fit_fixed_pattern(problem, candidate, best.v)
+            except SolverError:
+                continue
+            if loss < best_loss - 1e-12 * max(1.0, best_loss):
+                best, best_loss, improved = moved, loss, True
+                break
+    return best

@@ -1,0 +1,69 @@
+"""The heuristic start and the tangents at underestimated MILP solutions.
+
+Local search and surrogate starts only change how fast a solve goes, never its answer:
+each test checks the property that makes them safe (never worse, a local optimum,
+still the brute-force optimum), not a fixed number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import planted_two_layer
+from oracle import brute_force, forward, loss_value
+
+import exactrelu
+from exactrelu.fixed_pattern import fit_fixed_pattern
+from exactrelu.network import zero_network
+from exactrelu.options import Deadline, SolveOptions
+from exactrelu.solver.search import Incumbent, flip_search, heuristic_start
+
+
+def network_loss(X, y, network, loss: str) -> float:
+    """Loss recomputed by the oracle's own forward pass."""
+    return loss_value(y, forward(X, network.W, network.b, network.v, network.c), loss)
+
+
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+def test_flip_search_ends_in_a_local_optimum_never_worse(loss):
+    X, y = planted_two_layer(3, 6, 2, noise=0.3)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    rng = np.random.default_rng(0)
+    start, start_loss = fit_fixed_pattern(problem, rng.random((6, 2)) < 0.5, np.array([1.0, -1.0]))
+    found = flip_search(problem, start, Deadline(30.0))
+    found_loss = network_loss(X, y, found, loss)
+    assert found_loss <= start_loss * (1 + 1e-12) + 1e-12
+    # no single flip of its pattern (6 x 2 = 12 <= FLIP_CANDIDATES entries) improves it
+    pattern = found.activation_pattern(X)
+    for i in range(6):
+        for j in range(2):
+            flipped = pattern.copy()
+            flipped[i, j] = not flipped[i, j]
+            _, neighbour = fit_fixed_pattern(problem, flipped, found.v)
+            assert neighbour >= found_loss - 1e-9 * max(1.0, found_loss)
+    assert found_loss >= brute_force(X, y, arch="two-layer", width=2, loss=loss).loss - 1e-9
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_absolute_loss_start_finds_an_exact_fit(seed):
+    # Noise-free planted data: subgradient descent on absolute loss alone often stalls
+    # above 0; the squared-loss surrogate finds the zero-loss network.
+    X, y = planted_two_layer(seed, 30, 2, noise=0.0)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss="absolute")
+    options = SolveOptions()
+    incumbent = Incumbent(problem, options, Deadline(None), zero_network("two-layer", 2, 2))
+    heuristic_start(problem, options, incumbent)
+    assert network_loss(X, y, incumbent.best, "absolute") <= 1e-7
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_tangents_at_underestimated_solutions_keep_the_optimum(seed):
+    # On these instances the MILP finds solutions below the cutoff whose true loss is
+    # not: the tangents added there must not cut off the optimum.
+    X, y = planted_two_layer(seed, 6, 2, noise=0.3)
+    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2))
+    oracle = brute_force(X, y, arch="two-layer", width=2, loss="squared")
+    assert cert.details["underestimated_solutions"] >= 1
+    assert cert.status == "optimal"
+    assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
+    assert cert.bound <= oracle.loss * (1 + 1e-6) + 1e-9
