@@ -53,7 +53,7 @@ from exactrelu.fixed_pattern import fit_fixed_pattern
 from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.network import OneNodeNetwork, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
-from exactrelu.solver.search import Incumbent, heuristic_start, trap_sigint
+from exactrelu.solver.search import Incumbent, heuristic_start, trap_interrupts
 
 ACTIVE, INACTIVE, OPEN = 1, 0, -1
 # M is regularised by the box when its reciprocal condition number is below this.
@@ -383,7 +383,7 @@ def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certifica
             check_in_class(options.warm_start, problem.arch, problem.d, 1, problem.weight_bound)
         )
     search = OneNodeBranchAndBound(problem, options, incumbent)
-    with trap_sigint(incumbent):
+    with trap_interrupts(incumbent):
         heuristic_start(problem, options, incumbent)
         stop = search.run(
             deadline,

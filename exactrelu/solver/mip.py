@@ -44,7 +44,7 @@ from exactrelu.network import Network, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.solver.compile import CompiledModel
 from exactrelu.solver.highs_util import quiet_highs
-from exactrelu.solver.search import Incumbent, heuristic_start, trap_sigint
+from exactrelu.solver.search import Incumbent, heuristic_start, trap_interrupts
 from exactrelu.solver.shape_bound import shape_constrained_bound
 
 Status = highspy.HighsModelStatus
@@ -404,7 +404,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
     squared = problem.loss == "squared"
     stop = "optimal"
     tangents = 0
-    with trap_sigint(search):
+    with trap_interrupts(search):
         if heuristic:
             heuristic_start(problem, options, search)
         presolve: dict[str, Any] = {}

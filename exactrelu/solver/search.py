@@ -118,8 +118,13 @@ class Incumbent:
 
 
 @contextlib.contextmanager
-def trap_sigint(incumbent: Incumbent) -> Iterator[None]:
-    """Turn Ctrl-C into the ``interrupted`` flag that searches poll."""
+def trap_interrupts(incumbent: Incumbent) -> Iterator[None]:
+    """Turn Ctrl-C (SIGINT) and SIGTERM into the ``interrupted`` flag that searches poll.
+
+    Either way the search stops at its next check and returns its best network with the
+    bound proven so far (status ``interrupted``): a solve ended by ``kill`` or by a job
+    scheduler's time limit loses nothing either.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -127,11 +132,13 @@ def trap_sigint(incumbent: Incumbent) -> Iterator[None]:
     def handler(signum, frame):
         incumbent.interrupted = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    signals = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def heuristic_start(problem: Problem, options: SolveOptions, incumbent: Incumbent) -> None:
