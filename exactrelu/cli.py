@@ -75,7 +75,12 @@ def _add_solver_arguments(p: argparse.ArgumentParser) -> argparse._ArgumentGroup
     how.add_argument(
         "--gap", type=float, metavar="G", help="relative optimality tolerance (default 1e-6)"
     )
-    how.add_argument("--threads", type=int, metavar="T", help="solver threads")
+    how.add_argument(
+        "--threads",
+        type=int,
+        metavar="T",
+        help="solver threads (two-layer MIP: also sign cases side by side; default all cores)",
+    )
     how.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     return how
 

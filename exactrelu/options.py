@@ -24,7 +24,9 @@ class SolveOptions:
     abs_gap : float, default 1e-9
         Absolute optimality tolerance (lets a zero-loss instance be certified).
     threads : int or None, default None
-        Threads for HiGHS (None: HiGHS's default).
+        Threads for HiGHS (None: HiGHS's default). The two-layer MIP also solves up to
+        this many output-sign cases side by side (None: one per CPU core); 1 solves them
+        one after the other.
     seed : int, default 0
         Random seed (HiGHS's ``random_seed``; restarts of randomized methods).
     warm_start : OneNodeNetwork or TwoLayerNetwork, optional

@@ -61,3 +61,26 @@ def test_threads_option_in_a_fresh_process():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "optimal"
+
+
+@pytest.mark.parametrize("loss", ["squared", "absolute", "hinge"])
+def test_sign_cases_side_by_side_match_brute_force(monkeypatch, loss):
+    # Force every sign case past the first visit (no convexity closing, a first visit too
+    # short to settle anything) so that they are solved in two threads at once.
+    from exactrelu.solver import mip
+
+    monkeypatch.setattr(mip._Case, "prune_by_shape", lambda case: False)
+    monkeypatch.setattr(mip, "WARMUP_SECONDS", 1e-4)
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(6, 2))
+    y = np.sign(rng.normal(size=6)) if loss == "hinge" else rng.normal(size=6)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    side_by_side = exactrelu.solve(problem, threads=2)
+    one_by_one = exactrelu.solve(problem, threads=1)
+    oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
+    assert side_by_side.details["cases_side_by_side"] == 2
+    assert one_by_one.details["cases_side_by_side"] == 0
+    for cert in (side_by_side, one_by_one):
+        assert cert.status == "optimal"
+        assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
+        assert cert.bound <= oracle.loss * (1 + 1e-6) + 1e-9

@@ -29,7 +29,9 @@ the bound proven so far come back in the certificate with status ``interrupted``
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 import highspy
@@ -76,6 +78,8 @@ class _Search(Incumbent):
         self.mip_solves = 0
         self.pruned = 0  # MILPs proved unable to beat the incumbent (infeasible under cutoff)
         self.spurious = 0  # squared loss: MILP solutions the tangents underestimated
+        self.tangents = 0  # tangent cuts added after the rounds
+        self.shape_pruned = 0  # cases closed by the convexity bound after the first check
         self.lower_bounds: dict[int, float] = {}
 
     def bound(self, current: tuple[int, float] | None = None) -> float:
@@ -85,6 +89,19 @@ class _Search(Incumbent):
             key, value = current
             bounds[key] = max(bounds.get(key, 0.0), value)
         return max(0.0, min(bounds.values())) if bounds else 0.0
+
+    def closed(self) -> bool:
+        """The incumbent is proven optimal to the certificate's tolerance."""
+        options = self.options
+        return gap_closed(self.best_loss, self.bound(), options.rel_gap, options.abs_gap)
+
+    def stop_reason(self) -> str:
+        """``"interrupted"``, ``"time_limit"`` or ``"optimal"`` (keep going)."""
+        if self.interrupted:
+            return "interrupted"
+        if self.deadline.expired():
+            return "time_limit"
+        return "optimal"
 
     def progress(
         self, note: str, current: tuple[int, float] | None = None, force: bool = False
@@ -283,19 +300,21 @@ class _Case:
         self.round_cutoff = cutoff
         highs.run()
         self.rounds += 1
-        search.mip_solves += 1
         status = highs.getModelStatus()
         info = highs.getInfo()
-        if status in (Status.kInfeasible, Status.kObjectiveBound):
+        pruned = status in (Status.kInfeasible, Status.kObjectiveBound)
+        with search.lock:
+            search.mip_solves += 1
+            search.pruned += int(pruned)
+            search.nodes += max(0, int(info.mip_node_count))
+        if pruned:
             # Without the cutoff restrictions the zero network is always feasible, so
             # this proves that no network of this case beats the incumbent.
             status, dual = Status.kOptimal, proven_by_cutoff
-            search.pruned += 1
         elif self.has_integers:
             dual = info.mip_dual_bound
         else:  # a pure LP: its optimum is its bound
             dual = info.objective_function_value if status == Status.kOptimal else -np.inf
-        search.nodes += max(0, int(info.mip_node_count))
         dual = min(dual, proven_by_cutoff)
         if np.isfinite(dual):
             search.lower_bounds[self.key] = max(search.lower_bounds[self.key], float(dual))
@@ -375,6 +394,98 @@ def _presolve_one_node(search: _Search) -> tuple[str, CutoffBounds | None, dict[
     return "optimal", bounds, info
 
 
+def _round(case: _Case, cap: float) -> str:
+    """One MILP solve of ``case`` and what follows it; returns the stop reason.
+
+    Squared loss: tangents at the round's solution, at its polished network and at every
+    solution the MILP found below the cutoff whose true loss is not (the tangents
+    underestimate it there). The case is closed when the MILP proved its bound, when no
+    new tangent was added (the next round would repeat), when rounds stall, or when its
+    bound meets the incumbent; ``"capped"`` rounds only polish.
+    """
+    search, options = case.search, case.search.options
+    squared = case.formulation.problem.loss == "squared"
+    stop, network, _ = case.run(cap)
+    spurious_tangents = 0
+    for spurious in case.spurious:
+        spurious_tangents += case.add_tangents(spurious)
+        polished = case.polish(spurious)
+        if polished is not None:
+            spurious_tangents += case.add_tangents(polished)
+    with search.lock:
+        search.spurious += len(case.spurious)
+        search.tangents += spurious_tangents
+    case.spurious.clear()
+    if stop == "capped":
+        if network is not None and squared:
+            case.polish(network)
+        return "optimal"  # keep going: this case is simply not finished
+    if squared and network is not None:
+        added = case.add_tangents(network)
+        polished = case.polish(network)
+        if polished is not None:
+            added += case.add_tangents(polished)
+        with search.lock:
+            search.tangents += added
+        stuck = added + spurious_tangents == 0
+    else:
+        stuck = True  # a MILP solved to optimality is final
+    bound = search.lower_bounds[case.key]
+    progress = (bound, search.best_loss)
+    case.stalls = case.stalls + 1 if progress == case.last_progress else 0
+    case.last_progress = progress
+    if stop == "optimal" and (
+        stuck
+        or case.stalls >= MAX_STALLED_ROUNDS
+        or gap_closed(search.best_loss, bound, options.rel_gap, options.abs_gap)
+    ):
+        # closed: it cannot beat the incumbent, or more rounds would not help
+        # (the certificate then reports the gap that remains, honestly)
+        case.closed = True
+    search.progress(f"(case {case.label}, round {case.rounds} done)")
+    return stop
+
+
+def _visit(cases: list[_Case], search: _Search, cap: float) -> str:
+    """One round of each case in turn (each at most ``cap`` seconds); the stop reason."""
+    for case in cases:
+        if case.closed_by_shape():
+            with search.lock:
+                search.shape_pruned += 1  # the incumbent improved past its convexity bound
+            continue
+        stop = search.stop_reason()
+        if stop == "optimal":
+            stop = _round(case, cap)
+        if stop != "optimal" or search.closed():
+            return stop
+    return "optimal"
+
+
+def _solve_side_by_side(cases: list[_Case], search: _Search, workers: int) -> str:
+    """Solve the open cases in ``workers`` threads, each case to its end.
+
+    HiGHS releases the GIL while it solves, so cases run truly in parallel; they share
+    the incumbent (whose cutoff each new round uses) and the interrupt flag. The main
+    thread only waits, in short slices so that Ctrl-C reaches its handler.
+    """
+
+    def drive(case: _Case) -> str:
+        stop = "optimal"
+        while stop == "optimal" and not case.closed and not search.closed():
+            stop = _visit([case], search, np.inf)
+        return stop
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(drive, case) for case in cases]
+        while not all(f.done() for f in futures):
+            wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
+        stops = [f.result() for f in futures]
+    for reason in ("interrupted", "time_limit", "error"):
+        if reason in stops:
+            return reason
+    return "optimal"
+
+
 def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True) -> Certificate:
     """Certify the optimum of ``problem`` by MIP on HiGHS (see the module docstring).
 
@@ -424,67 +535,21 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
                     new = case.formulation.add_tangents(point)
                     case.compiled.add_rows(case.highs, new)
                     tangents += len(new)
-        first_round = True
-        while stop == "optimal":
-            open_cases = [c for c in cases if not c.closed]
-            if not open_cases:
-                break
-            # With several sign cases, a short first visit to each finds a good incumbent
-            # early; its cutoff then prunes most of the other cases' trees.
-            cap = WARMUP_SECONDS if first_round and len(open_cases) > 1 else np.inf
-            first_round = False
-            for case in open_cases:
-                if case.closed_by_shape():
-                    shape_pruned += 1  # the incumbent improved past its convexity bound
-                    continue
-                if search.interrupted:
-                    stop = "interrupted"
-                elif deadline.expired():
-                    stop = "time_limit"
-                if stop != "optimal":
-                    break
-                stop, network, _ = case.run(cap)
-                spurious_tangents = 0
-                for spurious in case.spurious:
-                    spurious_tangents += case.add_tangents(spurious)
-                    polished = case.polish(spurious)
-                    if polished is not None:
-                        spurious_tangents += case.add_tangents(polished)
-                search.spurious += len(case.spurious)
-                case.spurious.clear()
-                tangents += spurious_tangents
-                if stop == "capped":
-                    stop = "optimal"  # keep going: this case is simply not finished
-                    if network is not None and squared:
-                        case.polish(network)
-                    continue
-                if squared and network is not None:
-                    added = case.add_tangents(network)
-                    polished = case.polish(network)
-                    if polished is not None:
-                        added += case.add_tangents(polished)
-                    tangents += added
-                    stuck = added + spurious_tangents == 0
-                else:
-                    stuck = True  # a MILP solved to optimality is final
-                bound = search.lower_bounds[case.key]
-                progress = (bound, search.best_loss)
-                case.stalls = case.stalls + 1 if progress == case.last_progress else 0
-                case.last_progress = progress
-                if stop == "optimal" and (
-                    stuck
-                    or case.stalls >= MAX_STALLED_ROUNDS
-                    or gap_closed(search.best_loss, bound, options.rel_gap, options.abs_gap)
-                ):
-                    # closed: it cannot beat the incumbent, or more rounds would not help
-                    # (the certificate then reports the gap that remains, honestly)
-                    case.closed = True
-                search.progress(f"(case {case.label}, round {case.rounds} done)")
-                if gap_closed(search.best_loss, search.bound(), options.rel_gap, options.abs_gap):
-                    break
-            if gap_closed(search.best_loss, search.bound(), options.rel_gap, options.abs_gap):
-                break
+        # With several sign cases, a short first visit to each finds a good incumbent
+        # early; its cutoff then prunes most of the other cases' trees.
+        open_cases = [c for c in cases if not c.closed]
+        if len(open_cases) > 1:
+            stop = _visit(open_cases, search, WARMUP_SECONDS)
+        open_cases = [c for c in cases if not c.closed]
+        workers = min(len(open_cases), options.threads or os.cpu_count() or 1)
+        side_by_side = workers if stop == "optimal" and workers > 1 else 0
+        if side_by_side:
+            stop = _solve_side_by_side(open_cases, search, workers)
+        while stop == "optimal" and not search.closed() and any(not c.closed for c in cases):
+            stop = _visit([c for c in cases if not c.closed], search, np.inf)
         search.report(search.bound(), "finished", force=True, only_if_started=True)
+    tangents += search.tangents
+    shape_pruned += search.shape_pruned
     details = {
         "cases": len(cases),
         "mip_solves": search.mip_solves,
@@ -494,6 +559,7 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         "binaries": int(sum(len(c.formulation.model.s) for c in cases)),
         "build_seconds": round(build_seconds, 3),
         "cases_pruned_by_shape": shape_pruned,
+        "cases_side_by_side": side_by_side,
     }
     if squared:
         details["tangent_cuts"] = tangents

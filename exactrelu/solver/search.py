@@ -42,6 +42,8 @@ class Incumbent:
         self.interrupted = False
         self.last_progress = 0.0
         self.polished = 0
+        # Searches may offer networks from several threads (sign cases solved side by side).
+        self.lock = threading.Lock()
 
     @property
     def loss(self) -> float:
@@ -50,10 +52,11 @@ class Incumbent:
     def offer(self, network: Network) -> bool:
         """Keep ``network`` if its recomputed loss beats the incumbent."""
         loss = network.loss(self.problem.X, self.problem.y, self.problem.loss)
-        if loss < self.best_loss:
-            self.best, self.best_loss = network, loss
-            return True
-        return False
+        with self.lock:
+            if loss < self.best_loss:
+                self.best, self.best_loss = network, loss
+                return True
+            return False
 
     def polish(
         self, network: Network, signs: np.ndarray | None, free: np.ndarray | None
@@ -70,7 +73,8 @@ class Incumbent:
             )
         except SolverError:
             return None
-        self.polished += 1
+        with self.lock:
+            self.polished += 1
         self.offer(polished)
         return polished
 
@@ -142,13 +146,13 @@ def trap_interrupts(incumbent: Incumbent) -> Iterator[None]:
 
 
 def heuristic_start(problem: Problem, options: SolveOptions, incumbent: Incumbent) -> None:
-    """Offer the best of several gradient-descent restarts, each polished and improved.
+    """Offer the best network of a short gradient-descent start as the incumbent.
 
     A good incumbent early is worth much: its loss is the cutoff that lets a search
-    prune (and, for two-layer MIPs, close most output-sign cases outright). Every
-    restart's network is polished on its activation pattern (the convex program with
-    the pattern fixed); for two-layer networks the best few distinct ones are then
-    improved by :func:`flip_search`.
+    prune (and, for two-layer MIPs, close most output-sign cases outright). The best
+    restart is polished on its activation pattern (the convex program with the pattern
+    fixed). Two-layer: ``HEURISTIC_RESTARTS`` restarts in half the budget, then the best
+    ``HEURISTIC_POLISHED`` distinct ones are polished and improved by :func:`flip_search`.
     """
     from exactrelu.algorithms.gd import gd_restarts
 
@@ -156,22 +160,20 @@ def heuristic_start(problem: Problem, options: SolveOptions, incumbent: Incumben
     if options.time_limit is not None:
         budget = min(budget, HEURISTIC_SHARE * options.time_limit)
     deadline = Deadline(budget)
-    two_layer = problem.arch == "two-layer"
     gd_options = SolveOptions(time_limit=budget, seed=options.seed, warm_start=options.warm_start)
-    if not two_layer:
+    if problem.arch == "one-node":
         network = gd_restarts(problem, gd_options)[0]
         incumbent.offer(network)
         incumbent.polish(network, None, loss_monotone_in_activation(problem.y, problem.loss))
         return
-    networks = gd_restarts(problem, replace(gd_options, time_limit=budget / 2), HEURISTIC_RESTARTS)
+    targets = [problem]
     if problem.loss != "squared":
         # Subgradient steps on absolute or hinge loss often stall; gradient descent on the
         # squared loss of the same targets is a better start (a network that fits the data
         # exactly is optimal for every loss), and polishing then uses the real loss.
-        surrogate = replace(problem, loss="squared")
-        networks += gd_restarts(
-            surrogate, replace(gd_options, time_limit=budget / 2), HEURISTIC_RESTARTS
-        )
+        targets.append(replace(problem, loss="squared"))
+    share = replace(gd_options, time_limit=budget / (2 * len(targets)))
+    networks = [net for target in targets for net in gd_restarts(target, share, HEURISTIC_RESTARTS)]
     networks.sort(key=lambda net: net.loss(problem.X, problem.y, problem.loss))
     incumbent.offer(networks[0])
     seen: set[float] = set()
