@@ -406,6 +406,10 @@ def _round(case: _Case, cap: float) -> str:
     search, options = case.search, case.search.options
     squared = case.formulation.problem.loss == "squared"
     stop, network, _ = case.run(cap)
+    if stop in ("interrupted", "time_limit"):
+        # No next round: return at once (a polishing QP here could overrun the limit).
+        case.spurious.clear()
+        return stop
     spurious_tangents = 0
     for spurious in case.spurious:
         spurious_tangents += case.add_tangents(spurious)
