@@ -53,7 +53,7 @@ from exactrelu.fixed_pattern import fit_fixed_pattern
 from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.network import OneNodeNetwork, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
-from exactrelu.solver.search import Incumbent, heuristic_start, trap_interrupts
+from exactrelu.solver.search import Incumbent, below_cutoff, heuristic_start, trap_interrupts
 
 ACTIVE, INACTIVE, OPEN = 1, 0, -1
 # M is regularised by the box when its reciprocal condition number is below this.
@@ -158,8 +158,7 @@ class OneNodeBranchAndBound:
     # -- thresholds ------------------------------------------------------------
     def threshold(self) -> float:
         """``T``: networks with a loss at least this are not worth finding."""
-        cutoff = self.incumbent.loss
-        return cutoff - (self.options.rel_gap / 2 * abs(cutoff) + self.options.abs_gap / 2)
+        return below_cutoff(self.incumbent.loss, self.options)
 
     def bound(self) -> float:
         """Proven lower bound: ``T`` or the best open node, whichever is smaller."""

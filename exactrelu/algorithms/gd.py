@@ -95,7 +95,8 @@ def solve_gd(
         raise InvalidInputError(f"step must be a positive finite number, got {step!r}")
     deadline = Deadline(options.time_limit)
     starts, sources = _starting_points(problem, options, restarts, init, deadline)
-    net, info, _ = _descend(problem, starts, float(step), max_iter, patience, deadline)
+    info, finals = _descend(problem, starts, float(step), max_iter, patience, deadline)
+    net = finals[0]
     info["sources"] = sources
     info["init"] = init
     info["restarts"] = restarts
@@ -120,7 +121,7 @@ def gd_restarts(
     starts, _ = _starting_points(
         problem, options, restarts or DEFAULT_RESTARTS, DEFAULT_INIT, deadline
     )
-    _, _, finals = _descend(
+    _, finals = _descend(
         problem, starts, DEFAULT_STEP, DEFAULT_MAX_ITER, DEFAULT_PATIENCE, deadline
     )
     return finals
@@ -263,21 +264,21 @@ def _descend(
         run = running[:, None, None]
         Theta = np.where(run, np.clip(Theta - dT, -B, B), Theta)
         c = np.where(running, c - dc, c)
-    r = int(np.argmin(best_loss))
-    net = _network(best_Theta[r], v[r], float(best_c[r]), problem)
+    # best first; a stable sort puts the first best restart first, as argmin would
     order = np.argsort(best_loss, kind="stable")
     finals = [_network(best_Theta[k], v[k], float(best_c[k]), problem) for k in order]
+    r = int(order[0])
     Zb = np.einsum("nd,rhd->rnh", Xt, best_Theta)
     dead_restarts = int(np.sum(~(Zb > 0).any(axis=1).any(axis=1)))
     info = {
         "iterations": it,
         "best_restart": r,
         "restart_losses": [float(x) for x in best_loss],
-        "dead_units": net.dead_units(problem.X),
+        "dead_units": finals[0].dead_units(problem.X),
         "dead_restarts": dead_restarts,
         "timed_out": timed_out,
     }
-    return net, info, finals
+    return info, finals
 
 
 def _network(Theta: np.ndarray, v: np.ndarray, c: float, problem: Problem) -> Network:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import highspy
@@ -46,7 +46,7 @@ from exactrelu.network import Network, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.solver.compile import CompiledModel
 from exactrelu.solver.highs_util import quiet_highs
-from exactrelu.solver.search import Incumbent, heuristic_start, trap_interrupts
+from exactrelu.solver.search import Incumbent, below_cutoff, heuristic_start, trap_interrupts
 from exactrelu.solver.shape_bound import shape_constrained_bound
 
 Status = highspy.HighsModelStatus
@@ -78,8 +78,8 @@ class _Search(Incumbent):
         self.mip_solves = 0
         self.pruned = 0  # MILPs proved unable to beat the incumbent (infeasible under cutoff)
         self.spurious = 0  # squared loss: MILP solutions the tangents underestimated
-        self.tangents = 0  # tangent cuts added after the rounds
-        self.shape_pruned = 0  # cases closed by the convexity bound after the first check
+        self.tangents = 0  # tangent cuts added (squared loss)
+        self.shape_pruned = 0  # cases closed by the convexity bound
         self.lower_bounds: dict[int, float] = {}
 
     def bound(self, current: tuple[int, float] | None = None) -> float:
@@ -136,7 +136,7 @@ class _Case:
         # Squared loss: solutions the MILP found below the cutoff whose true loss is not
         # (the tangents underestimate it there); tangents go there after the round.
         self.spurious: list[Network] = []
-        self.round_cutoff = np.inf
+        self.round_threshold = -np.inf  # what a pruned round proves (see run)
         self.stalls = 0
         self.last_progress: tuple[float, float] | None = None
         search.lower_bounds[key] = 0.0
@@ -183,10 +183,7 @@ class _Case:
                 return
             # Not better than the incumbent, yet the MILP found it below the cutoff:
             # the tangents underestimate its loss by more than the MILP's tolerance.
-            options = self.search.options
-            cutoff = self.round_cutoff
-            margin = options.rel_gap / 2 * abs(cutoff) + options.abs_gap / 2
-            if event.data_out.objective_function_value < cutoff - margin:
+            if event.data_out.objective_function_value < self.round_threshold:
                 self.spurious.append(network)
 
     # -----------------------------------------------------------------------------
@@ -271,13 +268,22 @@ class _Case:
         free = f.monotone_samples if f.problem.arch == "one-node" else None
         return self.search.polish(network, f.signs, free)
 
-    def add_tangents(self, network: Network) -> int:
-        """Tangent cuts at the residuals of ``network``; returns how many were added."""
-        p = self.formulation.problem
-        residuals = p.y - network.predict(p.X)
+    def add_tangents(self, residuals: np.ndarray) -> int:
+        """Tangent cuts at ``residuals`` (counted in the search); returns how many were new."""
         new = self.formulation.add_tangents(residuals)
         self.compiled.add_rows(self.highs, new)
+        with self.search.lock:
+            self.search.tangents += len(new)
         return len(new)
+
+    def tangents_at(self, network: Network) -> int:
+        """Tangent cuts at the residuals of ``network`` and of its polished network."""
+        p = self.formulation.problem
+        added = self.add_tangents(p.y - network.predict(p.X))
+        polished = self.polish(network)
+        if polished is not None:
+            added += self.add_tangents(p.y - polished.predict(p.X))
+        return added
 
     def run(self, cap: float = np.inf) -> tuple[str, Network | None, np.ndarray | None]:
         """Solve the MILP once, for at most ``cap`` seconds.
@@ -295,14 +301,13 @@ class _Case:
         # so what this case proves is min(reported bound, cutoff), less the MILP's own
         # gap tolerances, which HiGHS may also use to prune near the cutoff.
         cutoff = search.best_loss
-        options = search.options
-        proven_by_cutoff = cutoff - (options.rel_gap / 2 * abs(cutoff) + options.abs_gap / 2)
+        proven_by_cutoff = below_cutoff(cutoff, search.options)
         highs.setOptionValue("objective_bound", float(cutoff))
         self.restrict_to_improvements(cutoff)
         self.warm_start(search.best) or self.warm_start(
             zero_network(search.problem.arch, search.problem.d, search.problem.width)
         )
-        self.round_cutoff = cutoff
+        self.round_threshold = proven_by_cutoff
         highs.run()
         self.rounds += 1
         status = highs.getModelStatus()
@@ -415,28 +420,16 @@ def _round(case: _Case, cap: float) -> str:
         # No next round: return at once (a polishing QP here could overrun the limit).
         case.spurious.clear()
         return stop
-    spurious_tangents = 0
-    for spurious in case.spurious:
-        spurious_tangents += case.add_tangents(spurious)
-        polished = case.polish(spurious)
-        if polished is not None:
-            spurious_tangents += case.add_tangents(polished)
+    spurious_tangents = sum(case.tangents_at(spurious) for spurious in case.spurious)
     with search.lock:
         search.spurious += len(case.spurious)
-        search.tangents += spurious_tangents
     case.spurious.clear()
     if stop == "capped":
         if network is not None and squared:
             case.polish(network)
         return "optimal"  # keep going: this case is simply not finished
     if squared and network is not None:
-        added = case.add_tangents(network)
-        polished = case.polish(network)
-        if polished is not None:
-            added += case.add_tangents(polished)
-        with search.lock:
-            search.tangents += added
-        stuck = added + spurious_tangents == 0
+        stuck = case.tangents_at(network) + spurious_tangents == 0
     else:
         stuck = True  # a MILP solved to optimality is final
     bound = search.lower_bounds[case.key]
@@ -487,7 +480,7 @@ def _solve_side_by_side(cases: list[_Case], search: _Search, workers: int) -> st
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(drive, case) for case in cases]
         while not all(f.done() for f in futures):
-            wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
+            wait(futures, timeout=0.2)
         stops = [f.result() for f in futures]
     for reason in ("interrupted", "time_limit", "error"):
         if reason in stops:
@@ -523,7 +516,6 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         )
     squared = problem.loss == "squared"
     stop = "optimal"
-    tangents = 0
     with trap_interrupts(search):
         if heuristic:
             heuristic_start(problem, options, search)
@@ -536,14 +528,12 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         else:
             formulations = build_formulations(problem, cutoff_bounds=cutoff_bounds)
             cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
-        shape_pruned = sum(case.prune_by_shape() for case in cases)
+        search.shape_pruned = sum(case.prune_by_shape() for case in cases)
         build_seconds = deadline.elapsed()
         if squared:
             for case in cases:
                 for point in initial_tangent_points(problem):
-                    new = case.formulation.add_tangents(point)
-                    case.compiled.add_rows(case.highs, new)
-                    tangents += len(new)
+                    case.add_tangents(point)
         # With several sign cases, a short first visit to each finds a good incumbent
         # early; its cutoff then prunes most of the other cases' trees.
         open_cases = [c for c in cases if not c.closed]
@@ -557,8 +547,6 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         while stop == "optimal" and not search.closed() and any(not c.closed for c in cases):
             stop = _visit([c for c in cases if not c.closed], search, np.inf)
         search.report(search.bound(), "finished", force=True, only_if_started=True)
-    tangents += search.tangents
-    shape_pruned += search.shape_pruned
     details = {
         "cases": len(cases),
         "mip_solves": search.mip_solves,
@@ -567,11 +555,11 @@ def solve_mip(problem: Problem, options: SolveOptions, *, heuristic: bool = True
         "polished": search.polished,
         "binaries": int(sum(len(c.formulation.model.s) for c in cases)),
         "build_seconds": round(build_seconds, 3),
-        "cases_pruned_by_shape": shape_pruned,
+        "cases_pruned_by_shape": search.shape_pruned,
         "cases_side_by_side": side_by_side,
     }
     if squared:
-        details["tangent_cuts"] = tangents
+        details["tangent_cuts"] = search.tangents
         details["underestimated_solutions"] = search.spurious
     if presolve:
         details["presolve"] = presolve

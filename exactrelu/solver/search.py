@@ -28,6 +28,15 @@ HEURISTIC_POLISHED = 8
 FLIP_CANDIDATES = 40
 
 
+def below_cutoff(cutoff: float, options: SolveOptions) -> float:
+    """What a search proves when nothing beats ``cutoff`` within its own tolerance.
+
+    Searches prune up to half the certificate's tolerance below the incumbent's loss
+    (the other half is left for recomputing the loss in float64).
+    """
+    return cutoff - (options.rel_gap / 2 * abs(cutoff) + options.abs_gap / 2)
+
+
 class Incumbent:
     """The best network seen by a search, its clock, its interrupt flag, its progress lines."""
 
@@ -174,14 +183,16 @@ def heuristic_start(problem: Problem, options: SolveOptions, incumbent: Incumben
         targets.append(replace(problem, loss="squared"))
     share = replace(gd_options, time_limit=budget / (2 * len(targets)))
     networks = [net for target in targets for net in gd_restarts(target, share, HEURISTIC_RESTARTS)]
-    networks.sort(key=lambda net: net.loss(problem.X, problem.y, problem.loss))
-    incumbent.offer(networks[0])
+    losses = [net.loss(problem.X, problem.y, problem.loss) for net in networks]
+    order = np.argsort(losses, kind="stable")
+    incumbent.offer(networks[order[0]])
     seen: set[float] = set()
-    for network in networks:
-        key = round(network.loss(problem.X, problem.y, problem.loss), 9)
+    for k in order:
+        key = round(losses[k], 9)  # restarts that reached the same loss: polish one
         if key in seen:
             continue
         seen.add(key)
+        network = networks[k]
         polished = incumbent.polish(network, network.v, None)
         if polished is not None:
             incumbent.offer(flip_search(problem, polished, deadline))
