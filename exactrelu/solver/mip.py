@@ -9,7 +9,8 @@ Squared loss goes by outer approximation (SPEC §3), because HiGHS has no MIQP a
 lazy-constraint callback: each round solves the MILP with tangent cuts
 ``t_i >= 2 r̄ (y_i - f_i) - r̄²`` (a valid lower bound, as the tangents underestimate
 the square), takes the activation pattern of its solution, solves the convex QP with
-that pattern fixed (an upper bound), and adds tangents at both solutions' residuals.
+that pattern fixed (an upper bound), and adds tangents at both solutions' residuals
+(and at those of every solution the MILP found below the cutoff whose true loss is not).
 Once a round's MILP picks a pattern whose QP optimum already carries its tangents,
 the MILP value equals that QP value (first-order optimality of a convex program), so
 the bounds meet; there are finitely many patterns, so the loop ends.
@@ -20,10 +21,14 @@ its bound is the result, otherwise its root's cutoff bounds fix activations and 
 the big-M values of the MILP. Two-layer: a sign case whose output weights all agree holds
 only convex (or concave) networks, and is closed at once when the best convex (concave)
 fit of the data loses more than the incumbent (:mod:`~exactrelu.solver.shape_bound`).
+After a short first visit to each, the open two-layer cases are solved side by side in
+threads (HiGHS releases the GIL while it solves; ``threads`` caps them, 1 runs them in
+turn).
 
-Ctrl-C and the time limit interrupt HiGHS through its callbacks; the best network and
-the bound proven so far come back in the certificate with status ``interrupted`` or
-``time_limit``. Nothing is lost, and no traceback is shown.
+Ctrl-C, SIGTERM and the time limit interrupt HiGHS through its callbacks (its primal
+heuristics are off: their sub-MIPs never call back, so a stop could wait half a minute);
+the best network and the bound proven so far come back in the certificate with status
+``interrupted`` or ``time_limit``. Nothing is lost, and no traceback is shown.
 """
 
 from __future__ import annotations
