@@ -4,8 +4,9 @@ This is the model a newcomer would write (SPEC §3, "naive HiGHS"): every sample
 unit gets a binary and the box big-M ``B(‖x_i‖₁ + 1)``; two-layer output signs are
 binaries with their products linearised by big-M, exactly as in the SCIP peer
 (:mod:`exactrelu.peers.scip`). Nothing of exactrelu's formulation is reused: no
-binary-free samples, no symmetry ordering, no warm start, no heuristic incumbent, no
-objective cutoff, no polishing. It exists to measure what those are worth.
+binary-free samples, no sign cases (whose units of one sign HiGHS's symmetry detection
+finds), no warm start, no heuristic incumbent, no objective cutoff, no polishing. It
+exists to measure what those are worth.
 
 HiGHS has no MIQP, so squared loss goes by the plainest outer approximation: epigraph
 variables ``t_i >= 0`` with tangent cuts ``t_i >= 2 r̄ (y_i - f_i) - r̄²``, first at
