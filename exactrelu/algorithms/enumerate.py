@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,11 @@ from exactrelu.convex import (
 )
 from exactrelu.data import Problem
 from exactrelu.errors import InvalidInputError, SolverError
-from exactrelu.fixed_pattern import fit_fixed_pattern, loss_monotone_in_activation
+from exactrelu.fixed_pattern import (
+    fit_fixed_pattern,
+    loss_monotone_in_activation,
+    rescue_squared_pattern,
+)
 from exactrelu.network import (
     Network,
     TwoLayerNetwork,
@@ -131,7 +136,7 @@ def solve_enumerate(
         search = _OneNodeSearch(problem, options, deadline)
         search.run(initial_approx)
     else:
-        search = _TwoLayerSearch(problem, options, deadline, max_combinations)
+        search = TwoLayerEnumeration(problem, options, deadline, max_combinations)
         search.run()
     stop = "time_limit" if search.timed_out else "optimal"
     bound = None if search.timed_out else search.bound()
@@ -186,14 +191,23 @@ class _Incumbent:
         ``lb`` is a bound already known for the pattern. With free samples the program is
         a relaxation of the pattern, so its optimum (= the loss of its network, up to the
         solver's tolerance) bounds the pattern too. If HiGHS fails on it (after
-        :func:`~exactrelu.fixed_pattern.fit_fixed_pattern`'s own fallback) only ``lb`` is
-        kept, and the reused HiGHS instance is replaced.
+        :func:`~exactrelu.fixed_pattern.fit_fixed_pattern`'s own fallback), the reused
+        HiGHS instance is replaced and only ``lb`` is kept, or for squared loss the
+        better of ``lb`` and the bound of
+        :func:`~exactrelu.fixed_pattern.rescue_squared_pattern`, whose network is offered.
         """
         try:
             net, value = fit_fixed_pattern(self.problem, pattern, signs, free, highs=self.highs)
         except SolverError:
             self.highs = quiet_highs(threads=self.options.threads, seed=self.options.seed)
             self.count("solver_failures")
+            rescued = None
+            if self.problem.loss == "squared":
+                rescued = rescue_squared_pattern(self.problem, pattern, signs, free)
+            if rescued is not None:
+                self.count("rescued")
+                self.offer(rescued[0])
+                lb = max(lb, rescued[1])
             self.solved_bound = min(self.solved_bound, lb)
             return
         self.count("convex_solves")
@@ -542,21 +556,38 @@ class _OneNodeSearch(_Incumbent):
 # two-layer
 
 
-class _TwoLayerSearch(_Incumbent):
+def two_layer_combinations(patterns_per_unit: int, width: int) -> int:
+    """(sign count, pattern multiset per sign) pairs the two-layer enumeration examines."""
+    K, h = patterns_per_unit, width
+    return sum(math.comb(K + p - 1, p) * math.comb(K + h - p - 1, h - p) for p in range(h + 1))
+
+
+class TwoLayerEnumeration(_Incumbent):
+    """The two-layer search of :func:`solve_enumerate` (also the MIP's presolve for d = 1).
+
+    ``on_progress`` is called with the search whenever the deadline is checked (every
+    256 pattern multisets and before each convex solve); the MIP uses it for its
+    progress line. ``deadline`` may be any object with ``expired()``.
+    """
+
     def __init__(
-        self, problem: Problem, options: SolveOptions, deadline: Deadline, max_combinations: int
+        self,
+        problem: Problem,
+        options: SolveOptions,
+        deadline: Deadline,
+        max_combinations: float,
+        on_progress: Callable[[TwoLayerEnumeration], None] | None = None,
     ) -> None:
         super().__init__(problem, options)
         self.deadline = deadline
+        self.on_progress = on_progress
         self.Xt = augmented(problem)
         arr = Arrangement.from_rows(self.Xt)
         signs, self.examined = group_chambers(arr.H)
         self.patterns = np.unique(arr.expand(signs), axis=0)  # (K, n)
         self.arr = arr
         K, h = self.patterns.shape[0], problem.width
-        self.n_combinations = sum(
-            math.comb(K + p - 1, p) * math.comb(K + h - p - 1, h - p) for p in range(h + 1)
-        )
+        self.n_combinations = two_layer_combinations(K, h)
         if self.n_combinations > max_combinations:
             raise InvalidInputError(
                 f"two-layer enumeration would examine {self.n_combinations} (sign count, "
@@ -584,8 +615,7 @@ class _TwoLayerSearch(_Incumbent):
         lbs = {}
         sols = {}
         for t, ms in enumerate(multisets):
-            if t % 256 == 0 and self.deadline.expired():
-                self.timed_out = True
+            if t % 256 == 0 and self._out_of_time():
                 return
             lbs[ms], sols[ms] = self._ls_bound(ms)
         jobs = []
@@ -599,10 +629,15 @@ class _TwoLayerSearch(_Incumbent):
             if lb - margin >= self.best - self.tol():
                 self.skipped_bound = min(self.skipped_bound, lb - margin)
                 continue
-            if self.deadline.expired():
-                self.timed_out = True
+            if self._out_of_time():
                 return
             self._solve(pos, neg, lb - margin, sols[ms])
+
+    def _out_of_time(self) -> bool:
+        if self.on_progress is not None:
+            self.on_progress(self)
+        self.timed_out = self.deadline.expired()
+        return self.timed_out
 
     def _ls_bound(self, ms: tuple[int, ...]) -> tuple[tuple[float, float], np.ndarray | None]:
         """Unconstrained least-squares fit of the patterns in ``ms`` (plus the output bias)."""
@@ -655,6 +690,7 @@ class _TwoLayerSearch(_Incumbent):
             "combinations": int(self.n_combinations),
             "closed_form": self.counts.get("closed_form", 0),
             "convex_solves": self.counts.get("convex_solves", 0),
+            "solver_failures": self.counts.get("solver_failures", 0),
         }
 
 
