@@ -691,6 +691,7 @@ class TwoLayerEnumeration(_Incumbent):
             "closed_form": self.counts.get("closed_form", 0),
             "convex_solves": self.counts.get("convex_solves", 0),
             "solver_failures": self.counts.get("solver_failures", 0),
+            "rescued": self.counts.get("rescued", 0),
         }
 
 

@@ -15,10 +15,14 @@ Once a round's MILP picks a pattern whose QP optimum already carries its tangent
 the MILP value equals that QP value (first-order optimality of a convex program), so
 the bounds meet; there are finitely many patterns, so the loop ends.
 
-Two levers run before the MILPs. One-node squared loss: the activation branch and bound
+Three levers run before the MILPs. One-node squared loss: the activation branch and bound
 (:mod:`~exactrelu.algorithms.branch_and_bound`) runs first as a presolve; when it finishes
 its bound is the result, otherwise its root's cutoff bounds fix activations and tighten
-the big-M values of the MILP. Two-layer: a sign case whose output weights all agree holds
+the big-M values of the MILP. Two-layer with one feature: each unit has only about 2n
+activation patterns, so the pattern enumeration of method ``enumerate`` runs instead of
+the MILPs when it has at most ``ENUMERATION_PRESOLVE_COMBINATIONS`` pattern tuples (the
+MILPs' big-M relaxation is no stronger in one dimension, and measured far slower).
+Two-layer: a sign case whose output weights all agree holds
 only convex (or concave) networks, and is closed at once when the best convex (concave)
 fit of the data loses more than the incumbent (:mod:`~exactrelu.solver.shape_bound`).
 After a short first visit to each, the open two-layer cases are solved side by side in
