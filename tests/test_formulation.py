@@ -1,4 +1,5 @@
-"""The two-layer formulation's symmetry: left to the solver, or ordered on request."""
+"""The two-layer formulation: its symmetry (left to the solver, or ordered on request) and
+its convexity cuts (valid for every network, and the optimum unchanged)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from oracle import brute_force
 
 from exactrelu import Problem
 from exactrelu.formulation import build_formulations, build_two_layer
+from exactrelu.formulation.convexity import interpolations
+from exactrelu.generate import generate
 from exactrelu.solver.compile import CompiledModel
 from exactrelu.solver.mip import initial_tangent_points
 
@@ -64,10 +67,13 @@ def test_units_of_one_sign_are_exchangeable_in_the_model(loss):
         assert not other_sign
 
 
-def milp_optimum(problem: Problem, order_units: bool) -> float:
+def milp_optimum(problem: Problem, order_units: bool, convexity_cuts: bool = False) -> float:
     """Minimum over the sign cases of each case's MILP, solved by HiGHS directly."""
     values = []
-    for formulation in build_formulations(problem, order_units=order_units):
+    formulations = build_formulations(
+        problem, order_units=order_units, convexity_cuts=convexity_cuts
+    )
+    for formulation in formulations:
         highs = highspy.Highs()
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("mip_rel_gap", 1e-9)
@@ -88,3 +94,35 @@ def test_ordered_and_symmetric_models_reach_the_brute_force_optimum(loss):
     best = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     for order_units in (False, True):
         assert_matches(milp_optimum(problem, order_units), best)
+
+
+@pytest.mark.parametrize("loss", ["absolute", "hinge"])
+def test_convexity_cuts_keep_the_brute_force_optimum(loss):
+    X, y = planted_two_layer(6, 5, 2, width=2)
+    X = np.vstack([X, X[:3].mean(axis=0)])  # a sample inside the hull of three others
+    y = np.r_[y, 0.3]
+    if loss == "hinge":
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    problem = Problem(X, y, arch="two-layer", width=2, loss=loss)
+    model = build_two_layer(problem, positive_units=1, convexity_cuts=True).model
+    assert len(model.convexity) >= problem.width  # the inner sample got its cut per unit
+    best = brute_force(X, y, arch="two-layer", width=2, loss=loss)
+    assert_matches(milp_optimum(problem, order_units=False, convexity_cuts=True), best)
+
+
+@pytest.mark.parametrize(("n", "d"), [(30, 1), (40, 2), (50, 3)])
+def test_interpolations_are_convex_combinations_every_relu_satisfies(n, d):
+    X, _, _ = generate("planted-one-node", n, d, seed=n)
+    cuts = interpolations(X)
+    assert cuts  # uniform samples: many lie inside the hull of the others
+    rng = np.random.default_rng(0)
+    B = 2.0
+    W, b = rng.uniform(-B, B, (200, d)), rng.uniform(-B, B, 200)
+    A = np.maximum(0.0, X @ W.T + b)  # (n, units): activations of 200 random units
+    for cut in cuts:
+        assert np.all(cut.weights >= 0) and cut.sample not in cut.others
+        assert abs(cut.weights.sum() - 1) <= 1e-12
+        assert np.abs(cut.weights @ X[cut.others] - X[cut.sample]).sum() <= cut.error
+        assert cut.error < 1e-6
+        # Jensen: the cut holds for every unit in the box, with its slack B·error
+        assert np.all(A[cut.sample] <= cut.weights @ A[cut.others] + B * cut.error + 1e-12)

@@ -26,6 +26,10 @@ Constraints (``L_i = -U_i``):
 * One-node samples whose loss never decreases in ``a`` (squared or absolute loss with
   ``y_i <= 0``, hinge with ``y_i = -1``) get only ``relu_lower``: minimisation pushes
   ``a_i`` down to ``max(0, z_i)``, so no binary is needed (SPEC §3).
+* ``convexity[q, j]`` (two-layer, ``convexity_cuts=True``): ``a_kj <= Σ_l λ_l a_lj + B·ε``
+  whenever ``x_k = Σ_l λ_l x_l`` is a convex combination of other samples (each unit's
+  activation is a convex function of x; ``ε`` covers floating-point leftovers). See
+  :mod:`~exactrelu.formulation.convexity`.
 * Symmetry (two-layer): units of one output sign are exchangeable. By default the model
   is left symmetric, so that the solver's symmetry detection finds the permutations and
   breaks them itself (HiGHS reports the generators in presolve and applies orbital
@@ -56,6 +60,7 @@ from exactrelu.data import Problem
 from exactrelu.errors import InvalidInputError
 from exactrelu.fixed_pattern import loss_monotone_in_activation
 from exactrelu.formulation.bounds import CutoffBounds, preactivation_bounds
+from exactrelu.formulation.convexity import interpolations
 from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
 
 SQUARED_MODES = ("tangents", "quadratic")
@@ -215,6 +220,7 @@ def _build(
     squared: str,
     cutoff_bounds: CutoffBounds | None = None,
     order_units: bool = False,
+    convexity_cuts: bool = False,
 ) -> Formulation:
     if squared not in SQUARED_MODES:
         raise InvalidInputError(
@@ -289,6 +295,21 @@ def _build(
         )
     else:
         m.f = pyo.Expression(m.I, rule=lambda m, i: m.a[i, 0])
+    if convexity_cuts:
+        cuts = interpolations(X)
+        m.Q = pyo.RangeSet(0, len(cuts) - 1) if cuts else pyo.Set(initialize=[])
+        m.convexity = pyo.Constraint(
+            m.Q,
+            m.J,
+            rule=lambda m, q, j: (
+                m.a[cuts[q].sample, j]
+                - sum(
+                    float(w) * m.a[int(other), j]
+                    for other, w in zip(cuts[q].others, cuts[q].weights, strict=True)
+                )
+                <= B * cuts[q].error
+            ),
+        )
 
     if problem.loss == "squared":
         if squared == "quadratic":
@@ -328,16 +349,24 @@ def build_one_node(
 
 
 def build_two_layer(
-    problem: Problem, *, positive_units: int, squared: str = "tangents", order_units: bool = False
+    problem: Problem,
+    *,
+    positive_units: int,
+    squared: str = "tangents",
+    order_units: bool = False,
+    convexity_cuts: bool = False,
 ) -> Formulation:
     """Big-M MIP of two-layer training with ``positive_units`` output weights +1, the rest -1.
 
     ``order_units`` adds the constraint ordering exchangeable units by activation count;
     by default they are left for the solver's symmetry detection (module docstring).
+    ``convexity_cuts`` adds :mod:`~exactrelu.formulation.convexity`'s cuts.
     """
     if problem.arch != "two-layer":
         raise InvalidInputError(f"build_two_layer needs a two-layer problem, got {problem.arch}")
-    return _build(problem, positive_units, squared, order_units=order_units)
+    return _build(
+        problem, positive_units, squared, order_units=order_units, convexity_cuts=convexity_cuts
+    )
 
 
 def build_formulations(
@@ -346,13 +375,20 @@ def build_formulations(
     squared: str = "tangents",
     cutoff_bounds: CutoffBounds | None = None,
     order_units: bool = False,
+    convexity_cuts: bool = False,
 ) -> list[Formulation]:
     """Every formulation needed to cover the class: one for one-node, ``width + 1`` sign cases
     (number of +1 output units 0..width) for two-layer. ``cutoff_bounds``: one-node only;
-    ``order_units``: two-layer only (see :func:`build_two_layer`)."""
+    ``order_units``, ``convexity_cuts``: two-layer only (see :func:`build_two_layer`)."""
     if problem.arch == "one-node":
         return [build_one_node(problem, squared=squared, cutoff_bounds=cutoff_bounds)]
     return [
-        build_two_layer(problem, positive_units=p, squared=squared, order_units=order_units)
+        build_two_layer(
+            problem,
+            positive_units=p,
+            squared=squared,
+            order_units=order_units,
+            convexity_cuts=convexity_cuts,
+        )
         for p in range(problem.width, -1, -1)
     ]
