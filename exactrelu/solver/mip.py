@@ -15,16 +15,18 @@ Once a round's MILP picks a pattern whose QP optimum already carries its tangent
 the MILP value equals that QP value (first-order optimality of a convex program), so
 the bounds meet; there are finitely many patterns, so the loop ends.
 
-Three levers run before the MILPs. One-node squared loss: the activation branch and bound
+Levers around the MILPs. One-node squared loss: the activation branch and bound
 (:mod:`~exactrelu.algorithms.branch_and_bound`) runs first as a presolve; when it finishes
 its bound is the result, otherwise its root's cutoff bounds fix activations and tighten
 the big-M values of the MILP. Two-layer with one feature: each unit has only about 2n
 activation patterns, so the pattern enumeration of method ``enumerate`` runs instead of
 the MILPs when it has at most ``ENUMERATION_PRESOLVE_COMBINATIONS`` pattern tuples (the
 MILPs' big-M relaxation is no stronger in one dimension, and measured far slower).
-Two-layer: a sign case whose output weights all agree holds
-only convex (or concave) networks, and is closed at once when the best convex (concave)
-fit of the data loses more than the incumbent (:mod:`~exactrelu.solver.shape_bound`).
+Two-layer, absolute and hinge loss: the MILPs carry convexity cuts
+(:mod:`~exactrelu.formulation.convexity`). Two-layer: a sign case whose output weights
+all agree holds only convex (or concave) networks, and is closed at once when the best
+convex (concave) fit of the data loses more than the incumbent
+(:mod:`~exactrelu.solver.shape_bound`).
 After a short first visit to each, the open two-layer cases are solved side by side in
 threads (HiGHS releases the GIL while it solves; ``threads`` caps them, 1 runs them in
 turn).
@@ -604,8 +606,8 @@ def solve_mip(
         if presolved.get("closed"):
             cases = []
         else:
-            # Convexity cuts: measured 1.5-10x faster on two-layer absolute and hinge
-            # loss, but 2x slower on squared loss (benchmarks/README.md), so not there.
+            # Convexity cuts: measured 2-11x faster on two-layer absolute and hinge loss,
+            # but about 2x slower on squared loss (benchmarks/README.md), so not there.
             formulations = build_formulations(
                 problem, cutoff_bounds=cutoff_bounds, convexity_cuts=problem.loss != "squared"
             )
