@@ -97,16 +97,17 @@ def test_ordered_and_symmetric_models_reach_the_brute_force_optimum(loss):
 
 
 @pytest.mark.parametrize("loss", ["absolute", "hinge"])
-def test_convexity_cuts_keep_the_brute_force_optimum(loss):
-    X, y = planted_two_layer(6, 5, 2, width=2)
+@pytest.mark.parametrize(("arch", "width", "n"), [("two-layer", 2, 5), ("one-node", 1, 7)])
+def test_convexity_cuts_keep_the_brute_force_optimum(loss, arch, width, n):
+    X, y = planted_two_layer(6, n, 2, width=2)
     X = np.vstack([X, X[:3].mean(axis=0)])  # a sample inside the hull of three others
     y = np.r_[y, 0.3]
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    problem = Problem(X, y, arch="two-layer", width=2, loss=loss)
-    model = build_two_layer(problem, positive_units=1, convexity_cuts=True).model
-    assert len(model.convexity) >= problem.width  # the inner sample got its cut per unit
-    best = brute_force(X, y, arch="two-layer", width=2, loss=loss)
+    problem = Problem(X, y, arch=arch, width=width if arch == "two-layer" else None, loss=loss)
+    (model, *_) = (f.model for f in build_formulations(problem, convexity_cuts=True))
+    assert len(model.convexity) >= width  # the inner sample got its cut per unit
+    best = brute_force(X, y, arch=arch, width=width, loss=loss)
     assert_matches(milp_optimum(problem, order_units=False, convexity_cuts=True), best)
 
 

@@ -26,10 +26,12 @@ Constraints (``L_i = -U_i``):
 * One-node samples whose loss never decreases in ``a`` (squared or absolute loss with
   ``y_i <= 0``, hinge with ``y_i = -1``) get only ``relu_lower``: minimisation pushes
   ``a_i`` down to ``max(0, z_i)``, so no binary is needed (SPEC §3).
-* ``convexity[q, j]`` (two-layer, ``convexity_cuts=True``): ``a_kj <= Σ_l λ_l a_lj + B·ε``
-  whenever ``x_k = Σ_l λ_l x_l`` is a convex combination of other samples (each unit's
-  activation is a convex function of x; ``ε`` covers floating-point leftovers). See
-  :mod:`~exactrelu.formulation.convexity`.
+* ``convexity[q, j]`` (``convexity_cuts=True``): ``a_kj <= Σ_l λ_l a_lj + B·ε`` whenever
+  ``x_k = Σ_l λ_l x_l`` is a convex combination of other samples (each unit's activation
+  is a convex function of x; ``ε`` covers floating-point leftovers). See
+  :mod:`~exactrelu.formulation.convexity`. Binary-free one-node samples keep
+  ``a_i >= max(0, z_i)`` only, but ``a = max(0, z)`` everywhere satisfies every row, so
+  no network is cut off.
 * Symmetry (two-layer): units of one output sign are exchangeable. By default the model
   is left symmetric, so that the solver's symmetry detection finds the permutations and
   breaks them itself (HiGHS reports the generators in presolve and applies orbital
@@ -335,17 +337,19 @@ def build_one_node(
     positive_units: int = 1,
     squared: str = "tangents",
     cutoff_bounds: CutoffBounds | None = None,
+    convexity_cuts: bool = False,
 ) -> Formulation:
     """Big-M MIP of one-node training (``positive_units`` is 1; kept for the shared signature).
 
     ``cutoff_bounds`` tighten the big-M values and fix activations; the model then only
-    keeps networks with a loss at most their threshold.
+    keeps networks with a loss at most their threshold. ``convexity_cuts`` adds
+    :mod:`~exactrelu.formulation.convexity`'s cuts.
     """
     if problem.arch != "one-node":
         raise InvalidInputError(f"build_one_node needs a one-node problem, got {problem.arch}")
     if positive_units != 1:
         raise InvalidInputError("a one-node network has one unit with output sign +1")
-    return _build(problem, 1, squared, cutoff_bounds)
+    return _build(problem, 1, squared, cutoff_bounds, convexity_cuts=convexity_cuts)
 
 
 def build_two_layer(
@@ -379,9 +383,16 @@ def build_formulations(
 ) -> list[Formulation]:
     """Every formulation needed to cover the class: one for one-node, ``width + 1`` sign cases
     (number of +1 output units 0..width) for two-layer. ``cutoff_bounds``: one-node only;
-    ``order_units``, ``convexity_cuts``: two-layer only (see :func:`build_two_layer`)."""
+    ``order_units``: two-layer only (see :func:`build_two_layer`)."""
     if problem.arch == "one-node":
-        return [build_one_node(problem, squared=squared, cutoff_bounds=cutoff_bounds)]
+        return [
+            build_one_node(
+                problem,
+                squared=squared,
+                cutoff_bounds=cutoff_bounds,
+                convexity_cuts=convexity_cuts,
+            )
+        ]
     return [
         build_two_layer(
             problem,

@@ -22,7 +22,7 @@ the big-M values of the MILP. Two-layer with one feature: each unit has only abo
 activation patterns, so the pattern enumeration of method ``enumerate`` runs instead of
 the MILPs when it has at most ``ENUMERATION_PRESOLVE_COMBINATIONS`` pattern tuples (the
 MILPs' big-M relaxation is no stronger in one dimension, and measured far slower).
-Two-layer, absolute and hinge loss: the MILPs carry convexity cuts
+Absolute and hinge loss: the MILPs carry convexity cuts
 (:mod:`~exactrelu.formulation.convexity`). Two-layer: a sign case whose output weights
 all agree holds only convex (or concave) networks, and is closed at once when the best
 convex (concave) fit of the data loses more than the incumbent
@@ -606,8 +606,8 @@ def solve_mip(
         if presolved.get("closed"):
             cases = []
         else:
-            # Convexity cuts: measured 2-11x faster on two-layer absolute and hinge loss,
-            # but about 2x slower on squared loss (benchmarks/README.md), so not there.
+            # Convexity cuts: measured up to 11x faster on absolute and hinge loss (one-node
+            # and two-layer), but about 2x slower on squared loss (benchmarks/README.md).
             formulations = build_formulations(
                 problem, cutoff_bounds=cutoff_bounds, convexity_cuts=problem.loss != "squared"
             )
