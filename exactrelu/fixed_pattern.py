@@ -29,7 +29,7 @@ from exactrelu.convex import fit_one_node_pattern, fit_two_layer_pattern
 from exactrelu.data import Problem
 from exactrelu.errors import SolverError
 from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
-from exactrelu.solver.highs_util import INF, SparseRows, pass_model, quiet_highs
+from exactrelu.solver.highs_util import INF, SparseRows, add_rows, pass_model, quiet_highs
 
 
 def loss_monotone_in_activation(y: np.ndarray, loss: str) -> np.ndarray:
@@ -138,19 +138,18 @@ def rescue_squared_pattern(
     lp = quiet_highs()
     pass_model(lp, cost=cost, col_lower=lower, col_upper=upper, block=form.block)
     residuals = problem.y - network.predict(problem.X)
+    samples = np.arange(n)
     bound = 0.0
     for _ in range(rounds):
-        # tangent rows: t_i - 2 r̄_i r_i >= -r̄_i²
-        idx = np.arange(n)
-        lp.addRows(
-            n,
+        tangents = SparseRows()  # t_i - 2 r̄_i r_i >= -r̄_i²
+        tangents.add(
+            np.r_[samples, samples],
+            np.r_[t + samples, r + samples],
+            np.r_[np.ones(n), -2.0 * residuals],
             -(residuals**2),
-            np.full(n, INF),
-            2 * n,
-            np.arange(0, 2 * n, 2),
-            np.column_stack([t + idx, r + idx]).ravel(),
-            np.column_stack([np.ones(n), -2 * residuals]).ravel(),
+            INF,
         )
+        add_rows(lp, tangents)
         lp.run()
         if lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None

@@ -62,7 +62,7 @@ from exactrelu.data import Problem
 from exactrelu.errors import InvalidInputError
 from exactrelu.fixed_pattern import loss_monotone_in_activation
 from exactrelu.formulation.bounds import CutoffBounds, preactivation_bounds
-from exactrelu.formulation.convexity import interpolations
+from exactrelu.formulation.convexity import Interpolation, interpolations
 from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
 
 SQUARED_MODES = ("tangents", "quadratic")
@@ -222,7 +222,7 @@ def _build(
     squared: str,
     cutoff_bounds: CutoffBounds | None = None,
     order_units: bool = False,
-    convexity_cuts: bool = False,
+    cuts: list[Interpolation] | None = None,
 ) -> Formulation:
     if squared not in SQUARED_MODES:
         raise InvalidInputError(
@@ -297,8 +297,7 @@ def _build(
         )
     else:
         m.f = pyo.Expression(m.I, rule=lambda m, i: m.a[i, 0])
-    if convexity_cuts:
-        cuts = interpolations(X)
+    if cuts is not None:
         m.Q = pyo.RangeSet(0, len(cuts) - 1) if cuts else pyo.Set(initialize=[])
         m.convexity = pyo.Constraint(
             m.Q,
@@ -349,7 +348,8 @@ def build_one_node(
         raise InvalidInputError(f"build_one_node needs a one-node problem, got {problem.arch}")
     if positive_units != 1:
         raise InvalidInputError("a one-node network has one unit with output sign +1")
-    return _build(problem, 1, squared, cutoff_bounds, convexity_cuts=convexity_cuts)
+    cuts = interpolations(problem.X) if convexity_cuts else None
+    return _build(problem, 1, squared, cutoff_bounds, cuts=cuts)
 
 
 def build_two_layer(
@@ -368,9 +368,8 @@ def build_two_layer(
     """
     if problem.arch != "two-layer":
         raise InvalidInputError(f"build_two_layer needs a two-layer problem, got {problem.arch}")
-    return _build(
-        problem, positive_units, squared, order_units=order_units, convexity_cuts=convexity_cuts
-    )
+    cuts = interpolations(problem.X) if convexity_cuts else None
+    return _build(problem, positive_units, squared, order_units=order_units, cuts=cuts)
 
 
 def build_formulations(
@@ -393,13 +392,9 @@ def build_formulations(
                 convexity_cuts=convexity_cuts,
             )
         ]
+    # The sign cases share one set of cuts (they depend on the samples only).
+    cuts = interpolations(problem.X) if convexity_cuts else None
     return [
-        build_two_layer(
-            problem,
-            positive_units=p,
-            squared=squared,
-            order_units=order_units,
-            convexity_cuts=convexity_cuts,
-        )
+        _build(problem, p, squared, order_units=order_units, cuts=cuts)
         for p in range(problem.width, -1, -1)
     ]

@@ -16,7 +16,7 @@ import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
 from exactrelu.errors import SolverError
-from exactrelu.solver.highs_util import INF, SparseRows, pass_model
+from exactrelu.solver.highs_util import INF, SparseRows, add_rows, pass_model
 
 
 class CompiledModel:
@@ -89,14 +89,7 @@ class CompiledModel:
 
     def add_rows(self, highs: highspy.Highs, constraints: Iterable) -> None:
         """Append linear constraints to a loaded ``highs`` model."""
-        from exactrelu.solver.highs_util import to_csc
-
-        rows, cols, vals, lower, upper = self.rows(constraints).arrays()
-        if lower.size == 0:
-            return
-        # addRows takes compressed rows: transpose by swapping the roles of rows and columns.
-        start, index, value = to_csc(cols, rows, vals, lower.size)
-        highs.addRows(lower.size, lower, upper, index.size, start[:-1], index, value)
+        add_rows(highs, self.rows(constraints))
 
     def load_values(self, values: np.ndarray) -> None:
         """Write a HiGHS column vector back into the Pyomo variables."""

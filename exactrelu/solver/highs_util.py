@@ -65,6 +65,16 @@ def to_csc(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, num_col: int):
     return start, rows.astype(np.int32), vals
 
 
+def add_rows(highs: highspy.Highs, block: SparseRows) -> None:
+    """Append the rows of ``block`` to a loaded ``highs`` model (nothing if it is empty)."""
+    rows, cols, vals, lower, upper = block.arrays()
+    if lower.size == 0:
+        return
+    # addRows takes compressed rows: transpose by swapping the roles of rows and columns.
+    start, index, value = to_csc(cols, rows, vals, lower.size)
+    highs.addRows(lower.size, lower, upper, index.size, start[:-1], index, value)
+
+
 def pass_model(
     highs: highspy.Highs,
     *,

@@ -431,7 +431,7 @@ class _UntilStopped:
         self.search = search
 
     def expired(self) -> bool:
-        return self.search.interrupted or self.search.deadline.expired()
+        return self.search.stop_reason() != "optimal"
 
 
 def _presolve_two_layer(search: _Search) -> tuple[str, dict[str, Any]]:

@@ -30,7 +30,7 @@ import highspy
 import numpy as np
 
 from exactrelu.data import Problem
-from exactrelu.solver.highs_util import INF, SparseRows, pass_model, quiet_highs
+from exactrelu.solver.highs_util import INF, SparseRows, add_rows, pass_model, quiet_highs
 
 # Squared loss: LP rounds of the outer approximation, and when a tangent counts as tight.
 OA_ROUNDS = 20
@@ -131,11 +131,7 @@ def shape_constrained_bound(
             break  # the tangents are tight at the LP's solution: it is the QP's optimum
         cuts = SparseRows()
         _add_tangents(cuts, y, r, col_e)
-        rr, cc, vv, lo, up = cuts.arrays()
-        order = np.lexsort((cc, rr))
-        rr, cc, vv = rr[order], cc[order], vv[order]
-        start = np.searchsorted(rr, np.arange(lo.size))
-        highs.addRows(lo.size, lo, up, vv.size, start, cc, vv)
+        add_rows(highs, cuts)
     return max(0.0, value)
 
 
