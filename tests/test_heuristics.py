@@ -67,3 +67,90 @@ def test_tangents_at_underestimated_solutions_keep_the_optimum(seed):
     assert cert.status == "optimal"
     assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
     assert cert.bound <= oracle.loss * (1 + 1e-6) + 1e-9
+
+
+class _UserSolutionEvent:
+    """Stands in for HiGHS's user-solution callback event: records the solution set."""
+
+    def __init__(self) -> None:
+        self.solution = None
+        self.data_in = self
+
+    def setSolution(self, x):  # HiGHS spells it so
+        self.solution = np.asarray(x, float)
+
+
+def _cases_and_search(problem):
+    from exactrelu.formulation.model import build_formulations
+    from exactrelu.solver import mip
+
+    search = mip._Search(problem, SolveOptions(), Deadline(None), zero_network("two-layer", 2, 2))
+    cases = {
+        f.positive_units: mip._Case(k, f, search) for k, f in enumerate(build_formulations(problem))
+    }
+    return search, cases
+
+
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+def test_better_incumbent_reaches_the_running_milp_of_its_sign_case(loss):
+    # A network found elsewhere is handed to a running MILP as a user solution: its
+    # column values must represent that network (same predictions) and, for squared
+    # loss, carry its true loss as the objective (a valid cutoff, not an underestimate).
+    X, y = planted_two_layer(4, 6, 2, noise=0.3)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
+    search, cases = _cases_and_search(problem)
+    network = exactrelu.TwoLayerNetwork(oracle.W, oracle.b, oracle.v, oracle.c)
+    own = cases[int(np.sum(network.v > 0))]
+    for case in cases.values():
+        case.handed_over = search.best_loss  # what a round started from the zero network knows
+    assert search.offer(network)
+    event = _UserSolutionEvent()
+    own._on_user_solution(event)
+    assert event.solution is not None
+    handed = own.network_from_columns(event.solution)
+    np.testing.assert_allclose(handed.predict(X), network.predict(X), atol=1e-9)
+    objective = event.solution[own.loss_cols].sum()
+    assert objective == pytest.approx(search.best_loss, rel=1e-12, abs=1e-12)
+    assert own.handed_over == search.best_loss and not own._restart_pays()
+    # handed over once only
+    again = _UserSolutionEvent()
+    own._on_user_solution(again)
+    assert again.solution is None
+    # a case of other output signs cannot hold it (no unit of the optimum is dead): it
+    # restarts its round instead when the gain is large enough
+    if np.all(network.activation_pattern(X).any(axis=0)):
+        other = next(c for c in cases.values() if c is not own)
+        event = _UserSolutionEvent()
+        other._on_user_solution(event)
+        assert event.solution is None
+        assert other._restart_pays()
+
+
+def test_heuristic_start_stops_with_the_search():
+    # Ctrl-C (the interrupted flag) ends even a long start at once: nothing is polished.
+    X, y = planted_two_layer(5, 30, 2, noise=0.1)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2)
+    options = SolveOptions()
+    incumbent = Incumbent(problem, options, Deadline(None), zero_network("two-layer", 2, 2))
+    incumbent.interrupted = True
+    heuristic_start(problem, options, incumbent, restarts=5000, seconds=600.0)
+    assert incumbent.polished <= 1
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_long_start_and_round_restarts_keep_the_optimum(monkeypatch, seed):
+    # The longer start at once (inside the first MILP's callback) and a restart for every
+    # improvement: the answer is still the brute-force optimum.
+    from exactrelu.solver import mip
+
+    monkeypatch.setattr(mip, "LONG_START_AFTER", 0.0)
+    monkeypatch.setattr(mip, "RESTART_GAIN", 0.0)
+    monkeypatch.setattr(mip, "LONG_HEURISTIC_RESTARTS", 200)
+    X, y = planted_two_layer(seed, 6, 2, noise=0.3)
+    for loss in ("squared", "absolute"):
+        cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss))
+        oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
+        assert cert.status == "optimal"
+        assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
+        assert cert.bound <= oracle.loss * (1 + 1e-6) + 1e-9

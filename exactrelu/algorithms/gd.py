@@ -114,10 +114,18 @@ def solve_gd(
 
 
 def gd_restarts(
-    problem: Problem, options: SolveOptions, restarts: int | None = None
+    problem: Problem,
+    options: SolveOptions,
+    restarts: int | None = None,
+    deadline: Deadline | None = None,
 ) -> list[Network]:
-    """Every restart's best network, best first (random starts; see :func:`solve_gd`)."""
-    deadline = Deadline(options.time_limit)
+    """Every restart's best network, best first (random starts; see :func:`solve_gd`).
+
+    ``deadline`` (anything with ``expired()``) replaces ``options.time_limit``; searches
+    pass one that also expires on Ctrl-C.
+    """
+    if deadline is None:
+        deadline = Deadline(options.time_limit)
     starts, _ = _starting_points(
         problem, options, restarts or DEFAULT_RESTARTS, DEFAULT_INIT, deadline
     )

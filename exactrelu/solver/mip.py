@@ -61,7 +61,16 @@ from exactrelu.network import Network, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.solver.compile import CompiledModel
 from exactrelu.solver.highs_util import quiet_highs
-from exactrelu.solver.search import Incumbent, below_cutoff, heuristic_start, trap_interrupts
+from exactrelu.solver.search import (
+    LONG_HEURISTIC_RESTARTS,
+    LONG_HEURISTIC_SECONDS,
+    LONG_START_AFTER,
+    Budget,
+    Incumbent,
+    below_cutoff,
+    heuristic_start,
+    trap_interrupts,
+)
 from exactrelu.solver.shape_bound import shape_constrained_bound
 
 Status = highspy.HighsModelStatus
@@ -69,6 +78,9 @@ FEASIBILITY_TOLERANCE = 1e-9
 # Outer-approximation rounds in a row that move neither bound before a case is given up
 # on (numerical stalling; it does not happen on well-scaled data).
 MAX_STALLED_ROUNDS = 5
+# A running MILP is restarted when the incumbent beats its cutoff by this share and cannot
+# be handed to it (a network of another sign case): a smaller tree pays for the restart.
+RESTART_GAIN = 1e-2
 # Seconds of the first visit to each sign case of a two-layer network.
 WARMUP_SECONDS = 1.0
 # Relative safety margin below the value of a convex-regression bound (shape_bound).
@@ -101,6 +113,28 @@ class _Search(Incumbent):
         self.tangents = 0  # tangent cuts added (squared loss)
         self.shape_pruned = 0  # cases closed by the convexity bound
         self.lower_bounds: dict[int, float] = {}
+        self.long_start_due = False  # see long_start
+
+    def long_start(self) -> None:
+        """Once ``LONG_START_AFTER`` seconds have passed: a longer heuristic start.
+
+        Called from inside a running MILP (its interrupt callback), which pauses for it
+        and then receives any better network as a user solution; so instances solved
+        within the first seconds never pay for it. Two-layer only (one-node searches
+        have their own branch and bound).
+        """
+        with self.lock:
+            if not self.long_start_due or self.deadline.elapsed() < LONG_START_AFTER:
+                return
+            self.long_start_due = False
+        heuristic_start(
+            self.problem,
+            self.options,
+            self,
+            restarts=LONG_HEURISTIC_RESTARTS,
+            seconds=LONG_HEURISTIC_SECONDS,
+            seed=self.options.seed + 1,
+        )
 
     def bound(self, current: tuple[int, float] | None = None) -> float:
         """Proven lower bound: the smallest case bound (0 is always valid: losses are >= 0)."""
@@ -159,6 +193,13 @@ class _Case:
         self.round_threshold = -np.inf  # what a pruned round proves (see run)
         self.stalls = 0
         self.last_progress: tuple[float, float] | None = None
+        # What the running MILP prunes with: the round's cutoff, or a better incumbent
+        # handed to it as a user solution (or found by it).
+        self.handed_over = np.inf
+        self.columns_of: tuple[float, np.ndarray | None] = (np.nan, None)
+        self.user_solutions = 0
+        self.restart_requested = False
+        self.restarts = 0
         search.lower_bounds[key] = 0.0
 
     def _configure(self) -> None:
@@ -184,6 +225,7 @@ class _Case:
         highs.cbMipInterrupt.subscribe(self._on_interrupt_check)
         highs.cbSimplexInterrupt.subscribe(self._on_interrupt_check)
         highs.cbMipImprovingSolution.subscribe(self._on_improving_solution)
+        highs.cbMipUserSolution.subscribe(self._on_user_solution)
 
     # -- callbacks (called from inside HiGHS; must never raise) ---------------------
     def _on_interrupt_check(self, event) -> None:
@@ -195,11 +237,46 @@ class _Case:
             dual = event.data_out.mip_dual_bound
             current = (self.key, dual) if np.isfinite(dual) else None
             search.progress(f"(case {self.label}, round {self.rounds + 1})", current)
+            with contextlib.suppress(Exception):  # a callback must not throw into HiGHS
+                search.long_start()
+                if self._restart_pays():
+                    self.restart_requested = True
+                    event.interrupt()
+
+    def _incumbent_columns(self) -> tuple[float, np.ndarray | None]:
+        """The incumbent's loss and its column values in this case (None: other signs)."""
+        with self.search.lock:
+            best, loss = self.search.best, self.search.best_loss
+        if loss != self.columns_of[0]:
+            self.columns_of = (loss, self.column_values(best))
+        return self.columns_of
+
+    def _on_user_solution(self, event) -> None:
+        # A better incumbent found elsewhere (another case, polishing, the long start)
+        # reaches the running tree at once instead of at the next round: HiGHS prunes
+        # with its loss from here on. Its squared-loss epigraph values are the true
+        # squares, so the objective HiGHS sees is the true loss (a valid cutoff).
+        with contextlib.suppress(Exception):  # a callback must not throw into HiGHS
+            loss, x = self._incumbent_columns()
+            if loss < self.handed_over and x is not None:
+                event.data_in.setSolution(x)
+                self.handed_over = loss
+                self.user_solutions += 1
+
+    def _restart_pays(self) -> bool:
+        """The incumbent beats the running tree's cutoff by ``RESTART_GAIN`` and cannot be
+        handed to it (its output signs belong to another case): restart the round."""
+        loss, x = self._incumbent_columns()
+        return x is None and loss < self.handed_over - RESTART_GAIN * abs(self.handed_over)
 
     def _on_improving_solution(self, event) -> None:
         with contextlib.suppress(Exception):  # a callback must not throw into HiGHS
             network = self.network_from_columns(np.asarray(event.data_out.mip_solution))
-            if self.search.offer(network) or self.formulation.problem.loss != "squared":
+            if self.search.offer(network):
+                # the tree has it (at its modelled loss, never above the true one)
+                self.handed_over = min(self.handed_over, self.search.best_loss)
+                return
+            if self.formulation.problem.loss != "squared":
                 return
             # Not better than the incumbent, yet the MILP found it below the cutoff:
             # the tangents underestimate its loss by more than the MILP's tolerance.
@@ -221,13 +298,20 @@ class _Case:
         c = float(x[self.c_col]) if self.c_col is not None else 0.0
         return self.formulation.network(W, b, c)
 
-    def warm_start(self, network: Network) -> bool:
+    def column_values(self, network: Network) -> np.ndarray | None:
+        """The model's column values that represent ``network`` (None: not in this case)."""
         values = self.formulation.variable_values(network)
         if values is None:
-            return False
+            return None
         x = np.zeros(len(self.compiled.variables))
         for var, value in values.items():
             x[self.compiled.column[id(var)]] = value
+        return x
+
+    def warm_start(self, network: Network) -> bool:
+        x = self.column_values(network)
+        if x is None:
+            return False
         solution = highspy.HighsSolution()
         solution.col_value = x
         solution.value_valid = True
@@ -328,6 +412,8 @@ class _Case:
             zero_network(search.problem.arch, search.problem.d, search.problem.width)
         )
         self.round_threshold = proven_by_cutoff
+        self.handed_over = cutoff
+        self.restart_requested = False
         highs.run()
         self.rounds += 1
         status = highs.getModelStatus()
@@ -357,8 +443,13 @@ class _Case:
             stop = "optimal"
         elif status == Status.kTimeLimit:
             stop = "capped" if capped and not search.deadline.expired() else "time_limit"
+        elif status == Status.kInterrupt and search.interrupted:
+            stop = "interrupted"
+        elif status == Status.kInterrupt and self.restart_requested:
+            stop = "capped"  # to be run again, with the better cutoff
+            self.restarts += 1
         elif status == Status.kInterrupt:
-            stop = "interrupted" if search.interrupted else "time_limit"
+            stop = "time_limit"
         else:
             stop = "error"
         return stop, network, x
@@ -424,16 +515,6 @@ def _presolve_one_node(search: _Search) -> tuple[str, CutoffBounds | None, dict[
     return "optimal", bounds, info
 
 
-class _UntilStopped:
-    """The search's deadline, expiring early on Ctrl-C or SIGTERM (for the enumeration)."""
-
-    def __init__(self, search: _Search) -> None:
-        self.search = search
-
-    def expired(self) -> bool:
-        return self.search.stop_reason() != "optimal"
-
-
 def _presolve_two_layer(search: _Search) -> tuple[str, dict[str, Any]]:
     """Two-layer with d = 1: enumerate activation patterns instead of building MILPs.
 
@@ -456,7 +537,7 @@ def _presolve_two_layer(search: _Search) -> tuple[str, dict[str, Any]]:
         search.report(0.0, "(presolve: enumerating activation patterns)")
 
     enumeration = TwoLayerEnumeration(
-        problem, options, _UntilStopped(search), math.inf, on_progress=report
+        problem, options, Budget(search), math.inf, on_progress=report
     )
     if enumeration.n_combinations > ENUMERATION_PRESOLVE_COMBINATIONS:
         return "optimal", {}
@@ -597,6 +678,7 @@ def solve_mip(
     with trap_interrupts(search):
         if heuristic:
             heuristic_start(problem, options, search)
+            search.long_start_due = problem.arch == "two-layer"
         presolved: dict[str, Any] = {}
         cutoff_bounds = None
         if presolve and problem.arch == "one-node" and problem.loss == "squared":
@@ -641,6 +723,8 @@ def solve_mip(
         "build_seconds": round(build_seconds, 3),
         "cases_pruned_by_shape": search.shape_pruned,
         "cases_side_by_side": side_by_side,
+        "incumbents_handed_to_running_milps": sum(c.user_solutions for c in cases),
+        "rounds_restarted_for_a_better_cutoff": sum(c.restarts for c in cases),
     }
     if squared:
         details["tangent_cuts"] = search.tangents
