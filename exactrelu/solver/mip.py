@@ -127,6 +127,8 @@ class _Search(Incumbent):
             if not self.long_start_due or self.deadline.elapsed() < LONG_START_AFTER:
                 return
             self.long_start_due = False
+        # no progress lines while it runs: say so before and after
+        self.progress(f"(longer heuristic start, up to {LONG_HEURISTIC_SECONDS:g} s)", force=True)
         heuristic_start(
             self.problem,
             self.options,
@@ -135,6 +137,7 @@ class _Search(Incumbent):
             seconds=LONG_HEURISTIC_SECONDS,
             seed=self.options.seed + 1,
         )
+        self.progress("(longer heuristic start done)", force=True)
 
     def bound(self, current: tuple[int, float] | None = None) -> float:
         """Proven lower bound: the smallest case bound (0 is always valid: losses are >= 0)."""
