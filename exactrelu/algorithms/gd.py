@@ -121,8 +121,8 @@ def gd_restarts(
 ) -> list[Network]:
     """Every restart's best network, best first (random starts; see :func:`solve_gd`).
 
-    ``deadline`` (anything with ``expired()``) replaces ``options.time_limit``; searches
-    pass one that also expires on Ctrl-C.
+    ``deadline`` replaces ``options.time_limit``; searches pass one that also expires on
+    Ctrl-C (:class:`~exactrelu.solver.search.Budget`).
     """
     if deadline is None:
         deadline = Deadline(options.time_limit)

@@ -162,20 +162,19 @@ def trap_interrupts(incumbent: Incumbent) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-class Budget:
-    """A deadline of ``seconds`` that also expires when ``incumbent``'s search must stop
-    (Ctrl-C, SIGTERM or its time limit), so that heuristics inside a search stop with it."""
+class Budget(Deadline):
+    """A deadline of ``seconds`` (None: none of its own) that also expires when
+    ``incumbent``'s search must stop (Ctrl-C, SIGTERM or its time limit), so that
+    heuristics run inside a search stop with it."""
 
-    def __init__(self, incumbent: Incumbent, seconds: float = float("inf")) -> None:
+    def __init__(self, incumbent: Incumbent, seconds: float | None = None) -> None:
+        super().__init__(seconds)
         self.incumbent = incumbent
-        self.own = Deadline(None if seconds == float("inf") else seconds)
 
-    def elapsed(self) -> float:
-        return self.own.elapsed()
-
-    def expired(self) -> bool:
-        incumbent = self.incumbent
-        return incumbent.interrupted or incumbent.deadline.expired() or self.own.expired()
+    def remaining(self) -> float:
+        if self.incumbent.interrupted:
+            return 0.0
+        return min(super().remaining(), self.incumbent.deadline.remaining())
 
 
 def heuristic_start(
