@@ -154,3 +154,31 @@ def test_long_start_and_round_restarts_keep_the_optimum(monkeypatch, seed):
         assert cert.status == "optimal"
         assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
         assert cert.bound <= oracle.loss * (1 + 1e-6) + 1e-9
+
+
+@pytest.mark.parametrize("loss", ["squared", "hinge"])
+def test_restarted_rounds_run_again_to_the_optimum(monkeypatch, loss):
+    # Every case restarts its first real round once (as when a better network of other
+    # output signs turns up): the next round must run (HiGHS keeps the interrupt flag
+    # between runs unless it is cleared) and the answer is still the brute-force optimum.
+    from exactrelu.solver import mip
+
+    restarted = set()
+
+    def restart_once(case):
+        if case.key in restarted:
+            return False
+        restarted.add(case.key)
+        return True
+
+    monkeypatch.setattr(mip._Case, "_restart_pays", restart_once)
+    monkeypatch.setattr(mip._Case, "prune_by_shape", lambda case: False)
+    X, y = planted_two_layer(6, 6, 2, noise=0.3)
+    if loss == "hinge":
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss))
+    oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
+    assert cert.details["rounds_restarted_for_a_better_cutoff"] >= 1
+    assert cert.status == "optimal"
+    assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
+    assert cert.bound <= oracle.loss * (1 + 1e-6) + 1e-9

@@ -240,6 +240,10 @@ class _Case:
         if search.interrupted:
             event.interrupt()
             return
+        if not self.restart_requested:
+            # HiGHS keeps the flag from an earlier run (a restarted round) and would stop
+            # the next run at once: clear it.
+            event.interrupt(False)
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             dual = event.data_out.mip_dual_bound
             current = (self.key, dual) if np.isfinite(dual) else None
