@@ -16,6 +16,15 @@ from oracle import forward, loss_value
 
 from exactrelu import OneNodeNetwork, Problem, TwoLayerNetwork
 
+
+def assert_certifies(cert, best) -> None:
+    """``cert`` is an optimal certificate of the oracle's optimum ``best.loss``: status
+    ``optimal``, the objective equal to it (SPEC §2 tolerance), the bound not above it."""
+    assert cert.status == "optimal"
+    assert abs(cert.objective - best.loss) <= max(1e-6 * abs(best.loss), 1e-9)
+    assert cert.bound <= best.loss * (1 + 1e-6) + 1e-9
+
+
 # ----------------------------------------------------------------------------------------
 # instances
 # ----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ HEURISTIC_RESTARTS = 60
 # Two-layer MIPs still running after LONG_START_AFTER seconds get a second, longer start
 # (more restarts, another seed): width 3, n = 50, d = 3, the first start's 60 restarts
 # reached loss 0.2722, 300 restarts 0.2372 in 2.7 s, where the MILPs had found 0.2386
-# after 2,280 s (benchmarks/README.md, "A longer start for hard two-layer instances").
+# after 2,280 s (benchmarks/README.md, "Better incumbents for hard two-layer instances").
 # Not at once: on the core width-2 instance it tripled the solve time (4.5 -> 12.3 s).
 LONG_HEURISTIC_RESTARTS = 1000
 LONG_HEURISTIC_SECONDS = 15.0
