@@ -16,6 +16,7 @@ import exactrelu
 from exactrelu.fixed_pattern import fit_fixed_pattern
 from exactrelu.network import zero_network
 from exactrelu.options import Deadline, SolveOptions
+from exactrelu.solver import mip
 from exactrelu.solver.search import Incumbent, flip_search, heuristic_start
 
 
@@ -80,7 +81,6 @@ class _UserSolutionEvent:
 
 def _cases_and_search(problem):
     from exactrelu.formulation.model import build_formulations
-    from exactrelu.solver import mip
 
     search = mip._Search(problem, SolveOptions(), Deadline(None), zero_network("two-layer", 2, 2))
     cases = {
@@ -123,6 +123,9 @@ def test_better_incumbent_reaches_the_running_milp_of_its_sign_case(loss):
         other._on_user_solution(event)
         assert event.solution is None
         assert other._restart_pays()
+        # ... but not a round that has run for long: its tree is kept
+        other.round_started = search.deadline.elapsed() - 2 * mip.RESTART_WINDOW
+        assert not other._restart_pays()
 
 
 def test_heuristic_start_stops_with_the_search():
@@ -140,8 +143,6 @@ def test_heuristic_start_stops_with_the_search():
 def test_long_start_and_round_restarts_keep_the_optimum(monkeypatch, seed):
     # The longer start at once (inside the first MILP's callback) and a restart for every
     # improvement: the answer is still the brute-force optimum.
-    from exactrelu.solver import mip
-
     monkeypatch.setattr(mip, "LONG_START_AFTER", 0.0)
     monkeypatch.setattr(mip, "RESTART_GAIN", 0.0)
     monkeypatch.setattr(mip, "LONG_HEURISTIC_RESTARTS", 200)
@@ -157,8 +158,6 @@ def test_restarted_rounds_run_again_to_the_optimum(monkeypatch, loss):
     # Every case restarts its first real round once (as when a better network of other
     # output signs turns up): the next round must run (HiGHS keeps the interrupt flag
     # between runs unless it is cleared) and the answer is still the brute-force optimum.
-    from exactrelu.solver import mip
-
     restarted = set()
 
     def restart_once(case):

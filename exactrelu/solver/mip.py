@@ -84,7 +84,10 @@ FEASIBILITY_TOLERANCE = 1e-9
 MAX_STALLED_ROUNDS = 5
 # A running MILP is restarted when the incumbent beats its cutoff by this share and cannot
 # be handed to it (a network of another sign case): a smaller tree pays for the restart.
+# Only in the first RESTART_WINDOW seconds of a round: an older tree is kept (the cutoff
+# then improves at the next round, as before), since its lost work may outweigh the gain.
 RESTART_GAIN = 1e-2
+RESTART_WINDOW = 120.0
 # Seconds of the first visit to each sign case of a two-layer network.
 WARMUP_SECONDS = 1.0
 # Relative safety margin below the value of a convex-regression bound (shape_bound).
@@ -206,6 +209,7 @@ class _Case:
         self.columns_of: tuple[float, np.ndarray | None] = (np.nan, None)
         self.user_solutions = 0
         self.restart_requested = False
+        self.round_started = 0.0
         self.restarts = 0
         search.lower_bounds[key] = 0.0
 
@@ -276,7 +280,10 @@ class _Case:
 
     def _restart_pays(self) -> bool:
         """The incumbent beats the running tree's cutoff by ``RESTART_GAIN`` and cannot be
-        handed to it (its output signs belong to another case): restart the round."""
+        handed to it (its output signs belong to another case), and the round is younger
+        than ``RESTART_WINDOW`` seconds: restart it."""
+        if self.search.deadline.elapsed() - self.round_started > RESTART_WINDOW:
+            return False
         loss, x = self._incumbent_columns()
         return x is None and loss < self.handed_over - RESTART_GAIN * abs(self.handed_over)
 
@@ -425,6 +432,7 @@ class _Case:
         self.round_threshold = proven_by_cutoff
         self.handed_over = cutoff
         self.restart_requested = False
+        self.round_started = search.deadline.elapsed()
         highs.run()
         self.rounds += 1
         status = highs.getModelStatus()
