@@ -30,10 +30,10 @@ convex (concave) fit of the data loses more than the incumbent
 After a short first visit to each, the open two-layer cases are solved side by side in
 threads (HiGHS releases the GIL while it solves; ``threads`` caps them, 1 runs them in
 turn). A better network found while a MILP runs reaches it at once: as a HiGHS user
-solution when it has that case's output signs, else by restarting the round with the new
-cutoff (``RESTART_GAIN``); and a two-layer solve still running after ``LONG_START_AFTER``
-seconds pauses once for a longer heuristic start (search.py), which on hard instances
-finds better networks than the MILPs do for a long time.
+solution when it has that case's output signs, else by restarting a young round with the
+new cutoff (``RESTART_GAIN``, ``RESTART_WINDOW``); and a two-layer solve still running
+after ``LONG_START_AFTER`` seconds pauses once for a longer heuristic start (search.py),
+which on hard instances finds better networks than the MILPs do for a long time.
 
 Ctrl-C, SIGTERM and the time limit interrupt HiGHS through its callbacks (its primal
 heuristics are off: their sub-MIPs never call back, so a stop could wait half a minute);
