@@ -202,10 +202,9 @@ def heuristic_start(
     if options.time_limit is not None:
         budget = min(budget, HEURISTIC_SHARE * options.time_limit)
     deadline = Budget(incumbent, budget)
+    # (no time limit here: every gd_restarts call below gets its Budget instead)
     gd_options = SolveOptions(
-        time_limit=budget,
-        seed=options.seed if seed is None else seed,
-        warm_start=options.warm_start,
+        seed=options.seed if seed is None else seed, warm_start=options.warm_start
     )
     if problem.arch == "one-node":
         network = gd_restarts(problem, gd_options, deadline=deadline)[0]
