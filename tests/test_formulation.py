@@ -1,5 +1,6 @@
-"""The two-layer formulation: its symmetry (left to the solver, or ordered on request) and
-its convexity cuts (valid for every network, and the optimum unchanged)."""
+"""The two-layer formulation: its symmetry (left to the solver, or ordered on request), its
+convexity cuts and its convex-regression rows (valid for every network, and the optimum
+unchanged)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from exactrelu import Problem
 from exactrelu.formulation import build_formulations, build_two_layer
 from exactrelu.formulation.convexity import interpolations
 from exactrelu.generate import generate
+from exactrelu.network import TwoLayerNetwork
 from exactrelu.solver.compile import CompiledModel
 from exactrelu.solver.mip import initial_tangent_points
+from exactrelu.solver.shape_bound import shape_constrained_bound
 
 
 def row_set(compiled: CompiledModel, permutation: np.ndarray) -> set:
@@ -67,11 +70,13 @@ def test_units_of_one_sign_are_exchangeable_in_the_model(loss):
         assert not other_sign
 
 
-def milp_optimum(problem: Problem, order_units: bool, convexity_cuts: bool = False) -> float:
+def milp_optimum(
+    problem: Problem, order_units: bool, convexity_cuts: bool = False, shape_rows: bool = False
+) -> float:
     """Minimum over the sign cases of each case's MILP, solved by HiGHS directly."""
     values = []
     formulations = build_formulations(
-        problem, order_units=order_units, convexity_cuts=convexity_cuts
+        problem, order_units=order_units, convexity_cuts=convexity_cuts, shape_rows=shape_rows
     )
     for formulation in formulations:
         highs = highspy.Highs()
@@ -127,3 +132,67 @@ def test_interpolations_are_convex_combinations_every_relu_satisfies(n, d):
         assert cut.error < 1e-6
         # Jensen: the cut holds for every unit in the box, with its slack B·error
         assert np.all(A[cut.sample] <= cut.weights @ A[cut.others] + B * cut.error + 1e-12)
+
+
+def row_violation(compiled: CompiledModel, values) -> float:
+    """The largest violation of the model's rows by the variable values ``values``."""
+    x = np.zeros(len(compiled.variables))
+    for var, value in values.items():
+        x[compiled.column[id(var)]] = value
+    constraints = compiled.model.component_data_objects(pyo.Constraint, active=True)
+    rows, cols, vals, lower, upper = compiled.rows(constraints).arrays()
+    activity = np.zeros(lower.size)
+    np.add.at(activity, rows, vals * x[cols])
+    return float(max(np.max(lower - activity), np.max(activity - upper), 0.0))
+
+
+@pytest.mark.parametrize("positive_units", [3, 0])
+def test_shape_rows_hold_for_every_network_of_a_same_sign_case(positive_units):
+    X, y = planted_two_layer(4, 12, 2, width=3)
+    problem = Problem(X, y, arch="two-layer", width=3, loss="absolute")
+    formulation = build_two_layer(problem, positive_units=positive_units, shape_rows=True)
+    assert len(formulation.model.convex_sum) == 12 * 11
+    compiled = CompiledModel(formulation.model)
+    rng = np.random.default_rng(1)
+    sign = 1.0 if positive_units == 3 else -1.0
+    for _ in range(100):
+        W, b = rng.uniform(-2, 2, size=(3, 2)), rng.uniform(-2, 2, size=3)
+        network = TwoLayerNetwork(W, b, np.full(3, sign), float(rng.normal()))
+        assert row_violation(compiled, formulation.variable_values(network)) <= 1e-9
+    # mixed signs: the rows would not hold (nor bound anything), so they are not added
+    mixed = build_two_layer(problem, positive_units=2, shape_rows=True)
+    assert not hasattr(mixed.model, "convex_sum")
+
+
+@pytest.mark.parametrize("loss", ["absolute", "hinge"])
+def test_shape_rows_keep_the_brute_force_optimum(loss):
+    X, y = planted_two_layer(7, 6, 2, width=2)
+    if loss == "hinge":
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    problem = Problem(X, y, arch="two-layer", width=2, loss=loss)
+    best = brute_force(X, y, arch="two-layer", width=2, loss=loss)
+    assert_matches(milp_optimum(problem, order_units=False, shape_rows=True), best)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_shape_rows_lift_the_root_bound_to_the_convex_regression_bound(sign):
+    # The LP relaxation of a same-sign case (binaries relaxed) with the rows is at least the
+    # best convex (concave) fit, computed independently by shape_bound; without them the
+    # big-M relaxation fits the noise and bounds nothing.
+    X, y = planted_two_layer(2, 20, 2, width=3)
+    problem = Problem(X, y, arch="two-layer", width=3, loss="absolute")
+    positive_units = 3 if sign > 0 else 0
+    fit = shape_constrained_bound(problem, sign)
+    assert fit > 0.1
+
+    def root_bound(shape_rows: bool) -> float:
+        formulation = build_two_layer(problem, positive_units=positive_units, shape_rows=shape_rows)
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("solve_relaxation", True)
+        CompiledModel(formulation.model).load(highs)
+        highs.run()
+        return highs.getInfo().objective_function_value
+
+    assert root_bound(True) >= fit * (1 - 1e-6)
+    assert root_bound(False) <= 1e-6 * fit

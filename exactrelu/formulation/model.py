@@ -32,6 +32,16 @@ Constraints (``L_i = -U_i``):
   :mod:`~exactrelu.formulation.convexity`. Binary-free one-node samples keep
   ``a_i >= max(0, z_i)`` only, but ``a = max(0, z)`` everywhere satisfies every row, so
   no network is cut off.
+* ``convex_sum[k, l]`` (two-layer, ``shape_rows=True``, same-sign cases only): the sum of
+  the activations ``A_i = Σ_j a_ij`` is a convex function of ``x`` (a sum of convex
+  functions), so it lies above its tangent planes at the samples:
+  ``A_l >= A_k + slope[k]·(x_l - x_k)`` for every ordered pair ``k != l``, with
+  ``slope[k, :] ∈ [-hB, hB]`` a subgradient at ``x_k`` (for the network,
+  ``Σ_{j active at x_k} W_j``). With all output signs equal, ``f = ±A + c``, so these
+  are the constraints of convex regression (:mod:`~exactrelu.solver.shape_bound`): the
+  LP bound of the case is at least the best convex (concave) fit, where the big-M rows
+  alone give 0. ``n (n - 1)`` rows; mixed-sign cases do not get them (each sign group's
+  sum is convex too, but the difference of two fits anything).
 * Symmetry (two-layer): units of one output sign are exchangeable. By default the model
   is left symmetric, so that the solver's symmetry detection finds the permutations and
   breaks them itself (HiGHS reports the generators in presolve and applies orbital
@@ -203,6 +213,11 @@ class Formulation:
         f = network.predict(p.X)
         if p.arch == "two-layer":
             values[m.c] = network.c
+        if hasattr(m, "slope"):
+            # the subgradient of Σ_j max(0, z_ij) at x_i: the sum of the active units' W_j
+            slopes = (z > 0).astype(float) @ W
+            for i, k in m.slope:
+                values[m.slope[i, k]] = slopes[i, k]
         if p.loss == "squared":
             if hasattr(m, "t"):
                 for i in m.t:
@@ -223,6 +238,7 @@ def _build(
     cutoff_bounds: CutoffBounds | None = None,
     order_units: bool = False,
     cuts: list[Interpolation] | None = None,
+    shape_rows: bool = False,
 ) -> Formulation:
     if squared not in SQUARED_MODES:
         raise InvalidInputError(
@@ -312,6 +328,17 @@ def _build(
             ),
         )
 
+    if shape_rows and two_layer and positive_units in (0, h) and n > 1:
+        m.slope = pyo.Var(m.I, m.K, bounds=(-h * B, h * B), initialize=0.0)
+        pairs = [(k, other) for k in range(n) for other in range(n) if k != other]
+
+        def convex_sum(m, k, other):
+            rise = sum(m.a[other, j] - m.a[k, j] for j in range(h))
+            step = X[other] - X[k]
+            return rise >= sum(float(step[q]) * m.slope[k, q] for q in range(d))
+
+        m.convex_sum = pyo.Constraint(pairs, rule=convex_sum)
+
     if problem.loss == "squared":
         if squared == "quadratic":
             m.loss = pyo.Objective(expr=sum((float(y[i]) - m.f[i]) ** 2 for i in range(n)))
@@ -359,17 +386,26 @@ def build_two_layer(
     squared: str = "tangents",
     order_units: bool = False,
     convexity_cuts: bool = False,
+    shape_rows: bool = False,
 ) -> Formulation:
     """Big-M MIP of two-layer training with ``positive_units`` output weights +1, the rest -1.
 
     ``order_units`` adds the constraint ordering exchangeable units by activation count;
     by default they are left for the solver's symmetry detection (module docstring).
-    ``convexity_cuts`` adds :mod:`~exactrelu.formulation.convexity`'s cuts.
+    ``convexity_cuts`` adds :mod:`~exactrelu.formulation.convexity`'s cuts;
+    ``shape_rows`` the convex-regression rows of a same-sign case (module docstring).
     """
     if problem.arch != "two-layer":
         raise InvalidInputError(f"build_two_layer needs a two-layer problem, got {problem.arch}")
     cuts = interpolations(problem.X) if convexity_cuts else None
-    return _build(problem, positive_units, squared, order_units=order_units, cuts=cuts)
+    return _build(
+        problem,
+        positive_units,
+        squared,
+        order_units=order_units,
+        cuts=cuts,
+        shape_rows=shape_rows,
+    )
 
 
 def build_formulations(
@@ -379,10 +415,11 @@ def build_formulations(
     cutoff_bounds: CutoffBounds | None = None,
     order_units: bool = False,
     convexity_cuts: bool = False,
+    shape_rows: bool = False,
 ) -> list[Formulation]:
     """Every formulation needed to cover the class: one for one-node, ``width + 1`` sign cases
     (number of +1 output units 0..width) for two-layer. ``cutoff_bounds``: one-node only;
-    ``order_units``: two-layer only (see :func:`build_two_layer`)."""
+    ``order_units`` and ``shape_rows``: two-layer only (see :func:`build_two_layer`)."""
     if problem.arch == "one-node":
         return [
             build_one_node(
@@ -395,6 +432,6 @@ def build_formulations(
     # The sign cases share one set of cuts (they depend on the samples only).
     cuts = interpolations(problem.X) if convexity_cuts else None
     return [
-        _build(problem, p, squared, order_units=order_units, cuts=cuts)
+        _build(problem, p, squared, order_units=order_units, cuts=cuts, shape_rows=shape_rows)
         for p in range(problem.width, -1, -1)
     ]

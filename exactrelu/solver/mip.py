@@ -26,7 +26,9 @@ Absolute and hinge loss: the MILPs carry convexity cuts
 (:mod:`~exactrelu.formulation.convexity`). Two-layer: a sign case whose output weights
 all agree holds only convex (or concave) networks, and is closed at once when the best
 convex (concave) fit of the data loses more than the incumbent
-(:mod:`~exactrelu.solver.shape_bound`).
+(:mod:`~exactrelu.solver.shape_bound`); otherwise its MILP carries the rows of that
+convex regression (``shape_rows``, up to ``SHAPE_ROWS_MAX_SAMPLES`` samples), so that
+its bound starts from that fit instead of 0.
 After a short first visit to each, the open two-layer cases are solved side by side in
 threads (HiGHS releases the GIL while it solves; ``threads`` caps them, 1 runs them in
 turn). A better network found while a MILP runs reaches it at once: as a HiGHS user
@@ -106,6 +108,11 @@ PRESOLVE_SHARE = 0.1
 # measured, far faster than the MILPs (width 2, n = 50: 2-21 s where the MILPs did not
 # certify in 300 s). Past this many (sign count, pattern tuple) pairs the MILPs run.
 ENUMERATION_PRESOLVE_COMBINATIONS = 2_000_000
+# Two-layer same-sign cases carry the n (n - 1) convex-regression rows up to this many
+# samples (measured at n = 50: the all +1 case of the core width-3 instance closed in
+# 89,000 nodes, against 647,000 nodes and no end in the same time without; larger n is
+# not measured, and the rows grow quadratically).
+SHAPE_ROWS_MAX_SAMPLES = 60
 
 
 class _Search(Incumbent):
@@ -229,6 +236,11 @@ class _Case:
         # search has its own incumbents (heuristic start, polishing), and the solve times
         # measured without them were no worse (benchmarks/README.md).
         highs.setOptionValue("mip_heuristic_effort", 0.0)
+        if self.formulation.problem.arch == "two-layer":
+            # Cuts separated inside the tree rarely cut these big-M relaxations: measured
+            # the same node counts (±20%) and 5-40% less time without them on two-layer
+            # instances; one-node instances were equal either way (benchmarks/README.md).
+            highs.setOptionValue("mip_allow_cut_separation_at_nodes", False)
         if options.log:
             highs.setOptionValue("output_flag", True)
             highs.setOptionValue("log_to_console", False)
@@ -710,7 +722,10 @@ def solve_mip(
             # Convexity cuts: measured up to 11x faster on absolute and hinge loss (one-node
             # and two-layer), but about 2x slower on squared loss (benchmarks/README.md).
             formulations = build_formulations(
-                problem, cutoff_bounds=cutoff_bounds, convexity_cuts=problem.loss != "squared"
+                problem,
+                cutoff_bounds=cutoff_bounds,
+                convexity_cuts=problem.loss != "squared",
+                shape_rows=problem.n <= SHAPE_ROWS_MAX_SAMPLES,
             )
             cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
         search.shape_pruned = sum(case.prune_by_shape() for case in cases)
