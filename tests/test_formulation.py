@@ -15,9 +15,7 @@ from exactrelu import Problem
 from exactrelu.formulation import build_formulations, build_two_layer
 from exactrelu.formulation.convexity import interpolations
 from exactrelu.generate import generate
-from exactrelu.network import TwoLayerNetwork, zero_network
-from exactrelu.options import Deadline, SolveOptions
-from exactrelu.solver import mip
+from exactrelu.network import TwoLayerNetwork
 from exactrelu.solver.compile import CompiledModel
 from exactrelu.solver.mip import initial_tangent_points
 from exactrelu.solver.shape_bound import shape_constrained_bound
@@ -189,31 +187,3 @@ def test_shape_rows_lift_the_root_bound_to_the_convex_regression_bound(sign):
 
     assert root_bound(True) >= fit * (1 - 1e-6)
     assert root_bound(False) <= 1e-6 * fit
-
-
-@pytest.mark.parametrize("positive_units", [2, 0])
-def test_a_same_sign_case_gets_the_rows_in_its_second_round_with_the_same_optimum(
-    positive_units,
-):
-    # The MIP holds the rows back for a case's first round (easy cases close faster
-    # without them) and adds them for the next: the case's MILP optimum is the same
-    # with them, as it must be for rows every network of the case satisfies.
-    X, y = planted_two_layer(6, 7, 2, noise=0.3)
-    problem = Problem(X, y, arch="two-layer", width=2, loss="absolute")
-    (formulation,) = (
-        f
-        for f in build_formulations(problem, shape_rows=True)
-        if f.positive_units == positive_units
-    )
-    start = zero_network("two-layer", 2, 2)
-    search = mip._Search(problem, SolveOptions(threads=1), Deadline(None), start)
-    case = mip._Case(0, formulation, search)
-    rows = case.highs.getNumRow()
-    optima = []
-    for added in (0, 7 * 6):
-        search.best, search.best_loss = start, np.inf  # no cutoff: solve the case exactly
-        stop, _, _ = case.run()
-        assert stop == "optimal"
-        assert case.highs.getNumRow() == rows + added
-        optima.append(case.highs.getInfo().objective_function_value)
-    assert optima[1] == pytest.approx(optima[0], rel=1e-7, abs=1e-9)

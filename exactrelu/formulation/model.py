@@ -41,7 +41,9 @@ Constraints (``L_i = -U_i``):
   are the constraints of convex regression (:mod:`~exactrelu.solver.shape_bound`): the
   LP bound of the case is at least the best convex (concave) fit, where the big-M rows
   alone give 0. ``n (n - 1)`` rows; mixed-sign cases do not get them (each sign group's
-  sum is convex too, but the difference of two fits anything).
+  sum is convex too, but the difference of two fits anything). The MIP solver does not
+  add them: measured, they shrank one tree 7x in one run and gained nothing in others
+  (benchmarks/README.md); the option is here for experiments and other solvers.
 * Symmetry (two-layer): units of one output sign are exchangeable. By default the model
   is left symmetric, so that the solver's symmetry detection finds the permutations and
   breaks them itself (HiGHS reports the generators in presolve and applies orbital

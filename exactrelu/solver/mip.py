@@ -26,9 +26,7 @@ Absolute and hinge loss: the MILPs carry convexity cuts
 (:mod:`~exactrelu.formulation.convexity`). Two-layer: a sign case whose output weights
 all agree holds only convex (or concave) networks, and is closed at once when the best
 convex (concave) fit of the data loses more than the incumbent
-(:mod:`~exactrelu.solver.shape_bound`); otherwise, from its second round on, its MILP
-carries the rows of that convex regression (``shape_rows``; width >= 2, up to
-``SHAPE_ROWS_MAX_SAMPLES`` samples), so that its bound starts from that fit, not 0.
+(:mod:`~exactrelu.solver.shape_bound`).
 After a short first visit to each, the open two-layer cases are solved side by side in
 threads (HiGHS releases the GIL while it solves; ``threads`` caps them, 1 runs them in
 turn). A better network found while a MILP runs reaches it at once: as a HiGHS user
@@ -108,13 +106,6 @@ PRESOLVE_SHARE = 0.1
 # measured, far faster than the MILPs (width 2, n = 50: 2-21 s where the MILPs did not
 # certify in 300 s). Past this many (sign count, pattern tuple) pairs the MILPs run.
 ENUMERATION_PRESOLVE_COMBINATIONS = 2_000_000
-# Two-layer same-sign cases (width >= 2) carry the n (n - 1) convex-regression rows from
-# their second round on, up to this many samples. Measured at n = 50: the all +1 case of
-# the core width-3 instance closed in 89,000 nodes, against 647,000 nodes and no end in
-# the same time without; but an easy case (width 1, n = 50: 138 nodes) took 3x longer
-# with them, as each LP is several times larger. Larger n is not measured, and the
-# rows grow quadratically.
-SHAPE_ROWS_MAX_SAMPLES = 60
 
 
 class _Search(Incumbent):
@@ -203,11 +194,6 @@ class _Case:
         self.has_integers = len(model.s) > 0
         self.highs = quiet_highs(search.options.threads, search.options.seed)
         self._configure()
-        # Convex-regression rows (same-sign cases): held back for the first round, which
-        # closes easy cases faster without them (see SHAPE_ROWS_MAX_SAMPLES)
-        self.shape_rows = getattr(model, "convex_sum", None)
-        if self.shape_rows is not None:
-            self.shape_rows.deactivate()
         self.compiled.load(self.highs)
         self.closed = False
         self.rounds = 0
@@ -449,10 +435,6 @@ class _Case:
         self.warm_start(search.best) or self.warm_start(
             zero_network(search.problem.arch, search.problem.d, search.problem.width)
         )
-        if self.shape_rows is not None and self.rounds >= 1:
-            self.shape_rows.activate()
-            self.compiled.add_rows(highs, self.shape_rows.values())
-            self.shape_rows = None
         self.round_threshold = proven_by_cutoff
         self.handed_over = cutoff
         self.restart_requested = False
@@ -734,10 +716,7 @@ def solve_mip(
             # Convexity cuts: measured up to 11x faster on absolute and hinge loss (one-node
             # and two-layer), but about 2x slower on squared loss (benchmarks/README.md).
             formulations = build_formulations(
-                problem,
-                cutoff_bounds=cutoff_bounds,
-                convexity_cuts=problem.loss != "squared",
-                shape_rows=problem.width >= 2 and problem.n <= SHAPE_ROWS_MAX_SAMPLES,
+                problem, cutoff_bounds=cutoff_bounds, convexity_cuts=problem.loss != "squared"
             )
             cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
         search.shape_pruned = sum(case.prune_by_shape() for case in cases)
