@@ -137,9 +137,7 @@ def test_interpolations_are_convex_combinations_every_relu_satisfies(n, d):
 
 def row_violation(compiled: CompiledModel, values) -> float:
     """The largest violation of the model's rows by the variable values ``values``."""
-    x = np.zeros(len(compiled.variables))
-    for var, value in values.items():
-        x[compiled.column[id(var)]] = value
+    x = compiled.column_vector(values)
     constraints = compiled.model.component_data_objects(pyo.Constraint, active=True)
     rows, cols, vals, lower, upper = compiled.rows(constraints).arrays()
     activity = np.zeros(lower.size)

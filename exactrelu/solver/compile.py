@@ -8,7 +8,7 @@ the outer approximation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import highspy
 import numpy as np
@@ -29,6 +29,13 @@ class CompiledModel:
 
     def columns(self, variables: Iterable) -> np.ndarray:
         return np.array([self.column[id(v)] for v in variables], dtype=np.int64)
+
+    def column_vector(self, values: Mapping) -> np.ndarray:
+        """The HiGHS column vector of a variable assignment (variables not in it: 0)."""
+        x = np.zeros(len(self.variables))
+        for var, value in values.items():
+            x[self.column[id(var)]] = value
+        return x
 
     def rows(self, constraints: Iterable) -> SparseRows:
         """The rows ``lower <= a·x <= upper`` of linear Pyomo constraints."""

@@ -325,12 +325,7 @@ class _Case:
     def column_values(self, network: Network) -> np.ndarray | None:
         """The model's column values that represent ``network`` (None: not in this case)."""
         values = self.formulation.variable_values(network)
-        if values is None:
-            return None
-        x = np.zeros(len(self.compiled.variables))
-        for var, value in values.items():
-            x[self.compiled.column[id(var)]] = value
-        return x
+        return None if values is None else self.compiled.column_vector(values)
 
     def warm_start(self, network: Network) -> bool:
         x = self.column_values(network)
