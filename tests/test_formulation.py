@@ -185,3 +185,38 @@ def test_shape_rows_lift_the_root_bound_to_the_convex_regression_bound(sign):
 
     assert root_bound(True) >= fit * (1 - 1e-6)
     assert root_bound(False) <= 1e-6 * fit
+
+
+@pytest.mark.parametrize("positive_units", [0, 1, 2])
+def test_residual_segments_model_each_square_within_a_quarter_step_squared(positive_units):
+    # With the network fixed, minimising Σ t over the segment columns leaves each t_i at
+    # the largest tangent at the segment midpoints (t_i >= 0 too): between r_i² - h²/4
+    # and r_i². Checked against that maximum computed here, sample by sample.
+    X, y = planted_two_layer(4, 9, 2, width=2)
+    problem = Problem(X, y, arch="two-layer", width=2)
+    rng = np.random.default_rng(positive_units)
+    formulation = build_two_layer(problem, positive_units=positive_units)
+    network = formulation.network(rng.uniform(-1, 1, (2, 2)), rng.uniform(-1, 1, 2), 0.3)
+    residuals = y - network.predict(X)
+    radius, steps = 1.2 * np.abs(residuals).max(), 3
+    formulation.add_residual_segments(radius, steps)
+    values = formulation.variable_values(network)
+    m = formulation.model
+    compiled = CompiledModel(m)
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    compiled.load(highs)
+    free = {id(v) for v in list(m.delta.values()) + list(m.t.values())}
+    for var, value in values.items():
+        if id(var) not in free:
+            col = compiled.column[id(var)]
+            highs.changeColBounds(col, value, value)
+    highs.run()
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    t = np.asarray(highs.getSolution().col_value)[compiled.columns(m.t.values())]
+    h = radius / steps
+    midpoints = -radius + (np.arange(2 * steps) + 0.5) * h
+    tangents = np.maximum(0.0, (2 * np.outer(residuals, midpoints) - midpoints**2).max(axis=1))
+    np.testing.assert_allclose(t, tangents, atol=1e-9)
+    assert np.all(t <= residuals**2 + 1e-9)
+    assert np.all(t >= residuals**2 - h**2 / 4 - 1e-9)

@@ -59,7 +59,10 @@ Loss, with the output ``f_i = a_i0`` (one-node) or ``Σ_j v_j a_ij + c`` (two-la
   ``t_i >= 2 r̄ (y_i - f_i) - r̄²`` (in the ``ConstraintList`` ``tangents``), minimise
   ``Σ t_i``, a valid lower bound on ``Σ (y_i - f_i)²`` tightened by adding cuts; with
   ``squared="quadratic"`` the objective is ``Σ (y_i - f_i)²`` itself (an MIQP for
-  solvers that take one, such as SCIP).
+  solvers that take one, such as SCIP). After building, ``add_residual_segments``
+  models ``t_i`` piecewise linearly across a residual range in bounded columns
+  (``delta``, ``segment_sum``, ``segment_loss``): the accuracy of many tangents at the
+  simplex cost of two rows per sample.
 """
 
 from __future__ import annotations
@@ -100,6 +103,8 @@ class Formulation:
         The lower pre-activation bounds ``L_i`` of the big-M rows.
     tangent_points : list of ndarray
         Residuals at which tangent cuts were added (squared loss, ``"tangents"`` mode).
+    segments : tuple of (float, int) or None
+        ``(radius, steps)`` of :meth:`add_residual_segments`, once added.
     """
 
     problem: Problem
@@ -110,6 +115,7 @@ class Formulation:
     upper: np.ndarray
     lower: np.ndarray
     tangent_points: list[np.ndarray] = field(default_factory=list)
+    segments: tuple[float, int] | None = None  # (radius, steps) of add_residual_segments
 
     @property
     def positive_units(self) -> int:
@@ -189,6 +195,49 @@ class Formulation:
             self.tangent_points.append(np.where(keep, r, np.nan))
         return added
 
+    def add_residual_segments(self, radius: float, steps: int) -> None:
+        """Squared loss as a piecewise-linear function of each residual, in columns.
+
+        The residual ``r_i = y_i - f_i`` is split into ``2·steps`` segments of length
+        ``h = radius / steps`` across ``[-radius, radius]``: ``δ_ik ∈ [0, h]`` with
+        ``Σ_k δ_ik = r_i + radius``; then ``t_i >= radius² - h²/4 + Σ_k 2 p_k δ_ik``
+        with ``p_k = -radius + (k + ½) h``. The slopes ``2 p_k`` increase, so the
+        cheapest filling is in order and the row's projection is ``t_i >= g(r_i)``,
+        ``g`` the maximum of the tangents at the ``p_k`` (they switch at the segment
+        ends): below ``r_i²`` by at most ``h²/4``. The same accuracy as ``2·steps``
+        tangent rows per sample, as bounded columns and two rows, which the simplex
+        handles far more cheaply than rows.
+
+        It also restricts every residual to ``[-radius, radius]``: only valid for
+        solves that want networks better than a loss of ``radius²`` (an incumbent's).
+        """
+        m = self.model
+        if not hasattr(m, "tangents") or self.segments is not None:
+            raise InvalidInputError(
+                "residual segments apply once, to squared loss in 'tangents' mode"
+            )
+        h = radius / steps
+        points = -radius + (np.arange(2 * steps) + 0.5) * h
+        m.segment_index = pyo.RangeSet(0, 2 * steps - 1)
+        m.delta = pyo.Var(m.I, m.segment_index, bounds=(0.0, h), initialize=0.0)
+        y = self.problem.y
+        m.segment_sum = pyo.Constraint(
+            m.I,
+            rule=lambda m, i: (
+                sum(m.delta[i, k] for k in m.segment_index) == float(y[i]) - m.f[i] + radius
+            ),
+        )
+        m.segment_loss = pyo.Constraint(
+            m.I,
+            rule=lambda m, i: (
+                m.t[i]
+                >= radius**2
+                - h**2 / 4
+                + sum(2 * float(points[k]) * m.delta[i, k] for k in m.segment_index)
+            ),
+        )
+        self.segments = (radius, steps)
+
     def variable_values(self, network: Network) -> ComponentMap | None:
         """A complete assignment of the model's variables that represents ``network``.
 
@@ -224,6 +273,13 @@ class Formulation:
             if hasattr(m, "t"):
                 for i in m.t:
                     values[m.t[i]] = (p.y[i] - f[i]) ** 2
+            if self.segments is not None:
+                radius, steps = self.segments
+                h = radius / steps
+                filled = np.clip(p.y - f + radius, 0.0, 2 * radius)
+                delta = np.clip(filled[:, None] - h * np.arange(2 * steps), 0.0, h)
+                for i, k in m.delta:
+                    values[m.delta[i, k]] = delta[i, k]
         elif p.loss == "absolute":
             for i in m.e:
                 values[m.e[i]] = abs(p.y[i] - f[i])

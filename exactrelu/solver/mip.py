@@ -13,7 +13,10 @@ that pattern fixed (an upper bound), and adds tangents at both solutions' residu
 (and at those of every solution the MILP found below the cutoff whose true loss is not).
 Once a round's MILP picks a pattern whose QP optimum already carries its tangents,
 the MILP value equals that QP value (first-order optimality of a convex program), so
-the bounds meet; there are finitely many patterns, so the loop ends.
+the bounds meet; there are finitely many patterns, so the loop ends. Two-layer models
+also carry each square piecewise linearly across ±√(incumbent's loss)
+(``RESIDUAL_SEGMENT_STEPS``), so that a round's relaxations cannot sit in the gaps
+between scattered tangents, and every round starts with tangents at the incumbent.
 
 Levers around the MILPs. One-node squared loss: the activation branch and bound
 (:mod:`~exactrelu.algorithms.branch_and_bound`) runs first as a presolve; when it finishes
@@ -106,6 +109,14 @@ PRESOLVE_SHARE = 0.1
 # measured, far faster than the MILPs (width 2, n = 50: 2-21 s where the MILPs did not
 # certify in 300 s). Past this many (sign count, pattern tuple) pairs the MILPs run.
 ENUMERATION_PRESOLVE_COMBINATIONS = 2_000_000
+# Two-layer squared loss: each residual's square is also modelled piecewise linearly on
+# 2 × this many segments across ±√(incumbent's loss), the range of every residual of a
+# better network (Formulation.add_residual_segments). Below r² by at most
+# loss / (4·steps²) anywhere there, so the relaxations of the mixed-sign cases cannot
+# hide loss between the scattered tangents of the rounds (measured: MILP solutions
+# whose true loss was 20% above their modelled loss), each of which cost one more MILP
+# round from scratch. 0: no segments.
+RESIDUAL_SEGMENT_STEPS = 20
 
 
 class _Search(Incumbent):
@@ -427,6 +438,10 @@ class _Case:
         proven_by_cutoff = below_cutoff(cutoff, search.options)
         highs.setOptionValue("objective_bound", float(cutoff))
         self.restrict_to_improvements(cutoff)
+        if self.formulation.problem.loss == "squared":
+            # exact at the incumbent, so that a round cannot undercut it on its own pattern
+            problem = self.formulation.problem
+            self.add_tangents(problem.y - search.best.predict(problem.X))
         self.warm_start(search.best) or self.warm_start(
             zero_network(search.problem.arch, search.problem.d, search.problem.width)
         )
@@ -444,8 +459,9 @@ class _Case:
             search.pruned += int(pruned)
             search.nodes += max(0, int(info.mip_node_count))
         if pruned:
-            # Without the cutoff restrictions the zero network is always feasible, so
-            # this proves that no network of this case beats the incumbent.
+            # Without the cutoff restrictions (and the residual segments, which only
+            # remove networks worse than an earlier incumbent) the zero network is always
+            # feasible, so this proves that no network of this case beats the incumbent.
             status, dual = Status.kOptimal, proven_by_cutoff
         elif self.has_integers:
             dual = info.mip_dual_bound
@@ -713,12 +729,23 @@ def solve_mip(
             formulations = build_formulations(
                 problem, cutoff_bounds=cutoff_bounds, convexity_cuts=problem.loss != "squared"
             )
+            if (
+                squared
+                and problem.arch == "two-layer"
+                and search.best_loss > 0
+                and RESIDUAL_SEGMENT_STEPS > 0
+            ):
+                # (1 + 1e-9): the incumbent's own residuals, |r_i| <= √loss, stay inside
+                radius = math.sqrt(search.best_loss) * (1 + 1e-9) + 1e-12
+                for formulation in formulations:
+                    formulation.add_residual_segments(radius, RESIDUAL_SEGMENT_STEPS)
             cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
         search.shape_pruned = sum(case.prune_by_shape() for case in cases)
         build_seconds = deadline.elapsed()
         if squared:
+            points = initial_tangent_points(problem)
             for case in cases:
-                for point in initial_tangent_points(problem):
+                for point in points:
                     case.add_tangents(point)
         # With several sign cases, a short first visit to each finds a good incumbent
         # early; its cutoff then prunes most of the other cases' trees.
@@ -748,6 +775,8 @@ def solve_mip(
     }
     if squared:
         details["tangent_cuts"] = search.tangents
+        segmented = [c.formulation.segments for c in cases if c.formulation.segments]
+        details["residual_segments"] = 2 * segmented[0][1] if segmented else 0
         details["underestimated_solutions"] = search.spurious
     if presolved:
         details["presolve"] = presolved
