@@ -281,3 +281,13 @@ def test_mip_matches_scip_beyond_brute_force(loss):
     assert_matches(cert.objective, scip)
     assert cert.bound <= scip.loss + 1e-9 * max(1.0, scip.loss)
     assert cert.objective >= scip.lower - tolerance(scip.lower)
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_two_layer_squared_with_residual_segments_matches_brute_force(seed):
+    # With d >= 3 the squares are also modelled by residual segments; they restrict the
+    # residuals to ±√(first incumbent's loss), which must never cut off the optimum.
+    problem, best = case("two-layer", "squared", seed, 6, 3)
+    cert = solve(problem)
+    assert cert.details["residual_segments"] > 0
+    check_matches_oracle(cert, problem, best)

@@ -115,8 +115,12 @@ ENUMERATION_PRESOLVE_COMBINATIONS = 2_000_000
 # loss / (4·steps²) anywhere there, so the relaxations of the mixed-sign cases cannot
 # hide loss between the scattered tangents of the rounds (measured: MILP solutions
 # whose true loss was 20% above their modelled loss), each of which cost one more MILP
-# round from scratch. 0: no segments.
+# round from scratch. 0: no segments. Only with at least RESIDUAL_SEGMENT_MIN_FEATURES
+# features: side by side (threads 1) they certified or tightened every d = 3 instance
+# tried and slowed every d = 2 one by 17-50% (the extra columns make each node dearer
+# while the trees stay the same size there); benchmarks/README.md.
 RESIDUAL_SEGMENT_STEPS = 20
+RESIDUAL_SEGMENT_MIN_FEATURES = 3
 
 
 class _Search(Incumbent):
@@ -732,6 +736,7 @@ def solve_mip(
             if (
                 squared
                 and problem.arch == "two-layer"
+                and problem.d >= RESIDUAL_SEGMENT_MIN_FEATURES
                 and search.best_loss > 0
                 and RESIDUAL_SEGMENT_STEPS > 0
             ):
