@@ -14,9 +14,10 @@ that pattern fixed (an upper bound), and adds tangents at both solutions' residu
 Once a round's MILP picks a pattern whose QP optimum already carries its tangents,
 the MILP value equals that QP value (first-order optimality of a convex program), so
 the bounds meet; there are finitely many patterns, so the loop ends. Two-layer models
-also carry each square piecewise linearly across ±√(incumbent's loss)
+with d >= 3 also carry each square piecewise linearly across ±√(incumbent's loss)
 (``RESIDUAL_SEGMENT_STEPS``), so that a round's relaxations cannot sit in the gaps
-between scattered tangents, and every round starts with tangents at the incumbent.
+between scattered tangents, and each of their rounds starts with tangents at the
+incumbent.
 
 Levers around the MILPs. One-node squared loss: the activation branch and bound
 (:mod:`~exactrelu.algorithms.branch_and_bound`) runs first as a presolve; when it finishes
@@ -442,8 +443,9 @@ class _Case:
         proven_by_cutoff = below_cutoff(cutoff, search.options)
         highs.setOptionValue("objective_bound", float(cutoff))
         self.restrict_to_improvements(cutoff)
-        if self.formulation.problem.loss == "squared":
-            # exact at the incumbent, so that a round cannot undercut it on its own pattern
+        if self.formulation.segments is not None:
+            # exact at the incumbent, so that a round cannot undercut it on its own
+            # pattern (measured together with the segments, so only with them)
             problem = self.formulation.problem
             self.add_tangents(problem.y - search.best.predict(problem.X))
         self.warm_start(search.best) or self.warm_start(
