@@ -58,14 +58,9 @@ def test_absolute_loss_start_finds_an_exact_fit(seed):
 
 
 @pytest.mark.parametrize("seed", [6, 7])
-def test_tangents_at_underestimated_solutions_keep_the_optimum(monkeypatch, seed):
+def test_tangents_at_underestimated_solutions_keep_the_optimum(seed):
     # On these instances the MILP finds solutions below the cutoff whose true loss is
-    # not: the tangents added there must not cut off the optimum. The residual segments
-    # model the squares too closely for that to happen on instances this small (it does
-    # on larger ones, beyond the oracle's reach), so they are off here.
-    from exactrelu.solver import mip
-
-    monkeypatch.setattr(mip, "RESIDUAL_SEGMENT_STEPS", 0)
+    # not: the tangents added there must not cut off the optimum.
     X, y = planted_two_layer(seed, 6, 2, noise=0.3)
     cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2))
     oracle = brute_force(X, y, arch="two-layer", width=2, loss="squared")
