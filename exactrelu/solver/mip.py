@@ -116,7 +116,7 @@ ENUMERATION_PRESOLVE_COMBINATIONS = 2_000_000
 # loss / (4·steps²) anywhere there, so the relaxations of the mixed-sign cases cannot
 # hide loss between the scattered tangents of the rounds (measured: MILP solutions
 # whose true loss was 20% above their modelled loss), each of which cost one more MILP
-# round from scratch. 0: no segments. Only with at least RESIDUAL_SEGMENT_MIN_FEATURES
+# round from scratch. Only with at least RESIDUAL_SEGMENT_MIN_FEATURES
 # features: side by side (threads 1) they certified or tightened every d = 3 instance
 # tried and slowed every d = 2 one by 17-50% (the extra columns make each node dearer
 # while the trees stay the same size there); benchmarks/README.md.
@@ -722,6 +722,7 @@ def solve_mip(
             heuristic_start(problem, options, search)
             search.long_start_due = problem.arch == "two-layer"
         presolved: dict[str, Any] = {}
+        segments_per_sample = 0  # residual segments per sample (squared loss, d >= 3)
         cutoff_bounds = None
         if presolve and problem.arch == "one-node" and problem.loss == "squared":
             stop, cutoff_bounds, presolved = _presolve_one_node(search)
@@ -740,12 +741,12 @@ def solve_mip(
                 and problem.arch == "two-layer"
                 and problem.d >= RESIDUAL_SEGMENT_MIN_FEATURES
                 and search.best_loss > 0
-                and RESIDUAL_SEGMENT_STEPS > 0
             ):
                 # (1 + 1e-9): the incumbent's own residuals, |r_i| <= √loss, stay inside
                 radius = math.sqrt(search.best_loss) * (1 + 1e-9) + 1e-12
                 for formulation in formulations:
                     formulation.add_residual_segments(radius, RESIDUAL_SEGMENT_STEPS)
+                segments_per_sample = 2 * RESIDUAL_SEGMENT_STEPS
             cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
         search.shape_pruned = sum(case.prune_by_shape() for case in cases)
         build_seconds = deadline.elapsed()
@@ -782,8 +783,7 @@ def solve_mip(
     }
     if squared:
         details["tangent_cuts"] = search.tangents
-        segmented = [c.formulation.segments for c in cases if c.formulation.segments]
-        details["residual_segments"] = 2 * segmented[0][1] if segmented else 0
+        details["residual_segments"] = segments_per_sample
         details["underestimated_solutions"] = search.spurious
     if presolved:
         details["presolve"] = presolved
