@@ -80,6 +80,13 @@ def check_certificate(cert, problem):
     )
     assert (cert.n, cert.d) == (problem.n, problem.d)
     assert cert.method == "mip"
+    # one summary per output-sign case; together they account for the whole search
+    cases = cert.details["case_summary"]
+    assert len(cases) == cert.details["cases"]
+    assert sum(case["nodes"] for case in cases) == cert.details["nodes"]
+    assert all(cert.bound <= case["bound"] + 1e-12 for case in cases)
+    if cases and "presolve" not in cert.details:  # then the cases' bounds are all there is
+        assert cert.bound == max(0.0, min(case["bound"] for case in cases))
     return weights
 
 
@@ -175,6 +182,8 @@ def test_time_limit_returns_network_and_bound():
     weights = check_certificate(cert, problem)
     assert weights.W.shape == (3, 3)
     assert cert.gap > 0
+    # the certificate shows which sign cases were still open
+    assert any(case_["closed_by"] is None for case_ in cert.details["case_summary"])
     # the network returned is at least as good as doing nothing (all-zero weights, c = 0)
     assert cert.objective <= loss_value(y, np.zeros_like(y), "squared") + 1e-9
     assert wall <= 2.0 + 3.0, f"a 2 s limit took {wall:.1f} s"

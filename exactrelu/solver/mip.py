@@ -207,6 +207,7 @@ class _Case:
         )
         self.residual_bound = np.inf
         self.shape_bound = -np.inf  # convexity bound of a same-sign case (prune_by_shape)
+        self.closed_by: str | None = None  # "milp" or "convexity bound", once closed
         self.has_integers = len(model.s) > 0
         self.highs = quiet_highs(search.options.threads, search.options.seed)
         self._configure()
@@ -227,6 +228,8 @@ class _Case:
         self.restart_requested = False
         self.round_started = 0.0
         self.restarts = 0
+        self.nodes = 0
+        self.seconds = 0.0  # in its MILPs
         search.lower_bounds[key] = 0.0
 
     def _configure(self) -> None:
@@ -331,6 +334,18 @@ class _Case:
             return "one-node"
         return f"{f.positive_units} positive unit(s)"
 
+    def summary(self) -> dict[str, Any]:
+        """What this case did, for the certificate's details."""
+        f = self.formulation
+        return {
+            "positive_units": f.positive_units if f.problem.arch == "two-layer" else None,
+            "closed_by": self.closed_by,  # None: still open
+            "bound": float(self.search.lower_bounds[self.key]),
+            "rounds": self.rounds,
+            "nodes": self.nodes,
+            "seconds": round(self.seconds, 3),
+        }
+
     def network_from_columns(self, x: np.ndarray) -> Network:
         p = self.formulation.problem
         W = x[self.W_cols].reshape(p.width, p.d)
@@ -397,8 +412,8 @@ class _Case:
 
     def closed_by_shape(self) -> bool:
         """Close the case if its convexity bound exceeds the incumbent (which may improve)."""
-        if self.shape_bound > self.search.best_loss:
-            self.closed = True
+        if self.shape_bound > self.search.best_loss and not self.closed:
+            self.closed, self.closed_by = True, "convexity bound"
         return self.closed
 
     def polish(self, network: Network) -> Network | None:
@@ -460,10 +475,13 @@ class _Case:
         status = highs.getModelStatus()
         info = highs.getInfo()
         pruned = status in (Status.kInfeasible, Status.kObjectiveBound)
+        nodes = max(0, int(info.mip_node_count))
+        self.nodes += nodes
+        self.seconds += search.deadline.elapsed() - self.round_started
         with search.lock:
             search.mip_solves += 1
             search.pruned += int(pruned)
-            search.nodes += max(0, int(info.mip_node_count))
+            search.nodes += nodes
         if pruned:
             # Without the cutoff restrictions (and the residual segments, which only
             # remove networks worse than an earlier incumbent) the zero network is always
@@ -635,7 +653,7 @@ def _round(case: _Case, cap: float) -> str:
     ):
         # closed: it cannot beat the incumbent, or more rounds would not help
         # (the certificate then reports the gap that remains, honestly)
-        case.closed = True
+        case.closed, case.closed_by = True, "milp"
     search.progress(f"(case {case.label}, round {case.rounds} done)")
     return stop
 
@@ -780,6 +798,8 @@ def solve_mip(
         "cases_side_by_side": side_by_side,
         "incumbents_handed_to_running_milps": sum(c.user_solutions for c in cases),
         "rounds_restarted_for_a_better_cutoff": sum(c.restarts for c in cases),
+        # per output-sign case (one-node: one): which case holds a time-limited solve back
+        "case_summary": [case.summary() for case in cases],
     }
     if squared:
         details["tangent_cuts"] = search.tangents
