@@ -189,6 +189,25 @@ def test_time_limit_returns_network_and_bound():
     assert wall <= 2.0 + 3.0, f"a 2 s limit took {wall:.1f} s"
 
 
+def test_progress_lines_show_every_sign_case(capsys):
+    # The overall bound is the smallest case bound (0 on hard instances until the last
+    # case proves something): the progress line also shows each case's own state.
+    X, y = planted_two_layer(7, 80, 3, width=3, noise=0.5)
+    problem = Problem(X, y, arch="two-layer", width=3)
+    cert = solve(problem, time_limit=3.0, progress=1e-6)
+    lines = [
+        line for line in capsys.readouterr().err.splitlines() if "sign cases by +1 units" in line
+    ]
+    assert lines
+    for line in lines:
+        states = line.split("sign cases by +1 units: ")[1].rstrip(")").split("; ")
+        assert [state.split(":")[0] for state in states] == ["0", "1", "2", "3"]
+    # at the time limit the open cases show their bounds, the smallest being the result
+    last = lines[-1].split("sign cases by +1 units: ")[1].rstrip(")").split("; ")
+    shown = [float(state.rsplit("bound ", 1)[1]) for state in last if "bound" in state]
+    assert shown and min(shown) == pytest.approx(cert.bound, rel=1e-3, abs=1e-9)
+
+
 def test_threads_option_after_a_default_solve():
     # HiGHS keeps one thread scheduler per process: a solve asking for a thread count
     # other than the one a previous HiGHS run started with must still work.

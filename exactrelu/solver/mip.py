@@ -136,6 +136,7 @@ class _Search(Incumbent):
         self.tangents = 0  # tangent cuts added (squared loss)
         self.shape_pruned = 0  # cases closed by the convexity bound
         self.lower_bounds: dict[int, float] = {}
+        self.cases: list[_Case] = []  # for the progress line
         self.long_start_due = False  # see long_start
 
     def long_start(self) -> None:
@@ -188,6 +189,26 @@ class _Search(Incumbent):
     ) -> None:
         self.report(self.bound(current), note, force=force)
 
+    def cases_note(self) -> str:
+        """Where each sign case of a two-layer solve stands, for the progress line.
+
+        The overall bound is the smallest case bound, so it stays 0 on hard instances
+        until the last case has proven something; the cases' own bounds show progress.
+        """
+        states = []
+        for case in sorted(self.cases, key=lambda case: case.formulation.positive_units):
+            if case.closed:
+                state = "closed"
+            else:
+                bound = self.lower_bounds[case.key]
+                if case.running:
+                    bound = max(bound, case.live_dual)
+                    state = f"round {case.rounds + 1}, bound {bound:.4g}"
+                else:
+                    state = f"queued, bound {bound:.4g}"
+            states.append(f"{case.formulation.positive_units}: {state}")
+        return "(sign cases by +1 units: " + "; ".join(states) + ")"
+
 
 class _Case:
     """One MILP (one output-sign case) loaded into its own HiGHS instance."""
@@ -230,6 +251,8 @@ class _Case:
         self.restarts = 0
         self.nodes = 0
         self.seconds = 0.0  # in its MILPs
+        self.running = False  # a MILP of this case is being solved
+        self.live_dual = -np.inf  # its dual bound so far (progress line)
         search.lower_bounds[key] = 0.0
 
     def _configure(self) -> None:
@@ -276,7 +299,9 @@ class _Case:
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             dual = event.data_out.mip_dual_bound
             current = (self.key, dual) if np.isfinite(dual) else None
-            search.progress(f"(case {self.label}, round {self.rounds + 1})", current)
+            if current is not None:
+                self.live_dual = dual
+            search.progress(self.progress_note(), current)
             with contextlib.suppress(Exception):  # a callback must not throw into HiGHS
                 search.long_start()
                 if self._restart_pays():
@@ -327,13 +352,6 @@ class _Case:
                 self.spurious.append(network)
 
     # -----------------------------------------------------------------------------
-    @property
-    def label(self) -> str:
-        f = self.formulation
-        if f.problem.arch == "one-node":
-            return "one-node"
-        return f"{f.positive_units} positive unit(s)"
-
     def summary(self) -> dict[str, Any]:
         """What this case did, for the certificate's details."""
         f = self.formulation
@@ -345,6 +363,13 @@ class _Case:
             "nodes": self.nodes,
             "seconds": round(self.seconds, 3),
         }
+
+    def progress_note(self) -> str:
+        if self.formulation.problem.arch == "two-layer":
+            return self.search.cases_note()
+        if self.running:
+            return f"(round {self.rounds + 1})"
+        return f"(round {self.rounds} done)"
 
     def network_from_columns(self, x: np.ndarray) -> Network:
         p = self.formulation.problem
@@ -470,7 +495,11 @@ class _Case:
         self.handed_over = cutoff
         self.restart_requested = False
         self.round_started = search.deadline.elapsed()
-        highs.run()
+        self.live_dual, self.running = -np.inf, True
+        try:
+            highs.run()
+        finally:
+            self.running = False
         self.rounds += 1
         status = highs.getModelStatus()
         info = highs.getInfo()
@@ -654,7 +683,7 @@ def _round(case: _Case, cap: float) -> str:
         # closed: it cannot beat the incumbent, or more rounds would not help
         # (the certificate then reports the gap that remains, honestly)
         case.closed, case.closed_by = True, "milp"
-    search.progress(f"(case {case.label}, round {case.rounds} done)")
+    search.progress(case.progress_note())
     return stop
 
 
@@ -766,6 +795,7 @@ def solve_mip(
                     formulation.add_residual_segments(radius, RESIDUAL_SEGMENT_STEPS)
                 segments_per_sample = 2 * RESIDUAL_SEGMENT_STEPS
             cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
+            search.cases = cases
         search.shape_pruned = sum(case.prune_by_shape() for case in cases)
         build_seconds = deadline.elapsed()
         if squared:
