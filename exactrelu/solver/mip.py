@@ -201,8 +201,8 @@ class _Search(Incumbent):
                 state = "closed"
             else:
                 bound = self.lower_bounds[case.key]
-                if case.running:
-                    bound = max(bound, case.live_dual)
+                if case.running:  # what its round proves so far (see _Case.run)
+                    bound = max(bound, min(case.live_dual, case.round_threshold))
                     state = f"round {case.rounds + 1}, bound {bound:.4g}"
                 else:
                     state = f"queued, bound {bound:.4g}"
