@@ -136,7 +136,7 @@ class _Search(Incumbent):
         self.tangents = 0  # tangent cuts added (squared loss)
         self.shape_pruned = 0  # cases closed by the convexity bound
         self.lower_bounds: dict[int, float] = {}
-        self.cases: list[_Case] = []  # for the progress line
+        self.case_of: dict[int, _Case] = {}  # by key, for the progress line
         self.long_start_due = False  # see long_start
 
     def long_start(self) -> None:
@@ -163,13 +163,22 @@ class _Search(Incumbent):
         )
         self.progress("(longer heuristic start done)", force=True)
 
-    def bound(self, current: tuple[int, float] | None = None) -> float:
-        """Proven lower bound: the smallest case bound (0 is always valid: losses are >= 0)."""
-        bounds = dict(self.lower_bounds)
-        if current is not None:
-            key, value = current
-            bounds[key] = max(bounds.get(key, 0.0), value)
+    def bound(self, live: bool = False) -> float:
+        """Proven lower bound: the smallest case bound (0 is always valid: losses are >= 0).
+
+        ``live``: with what the running MILPs have proven so far (progress lines).
+        """
+        bounds = {key: self.case_bound(key, live) for key in self.lower_bounds}
         return max(0.0, min(bounds.values())) if bounds else 0.0
+
+    def case_bound(self, key: int, live: bool = False) -> float:
+        """One case's proven bound; ``live``: with its running MILP's dual bound so far."""
+        bound = self.lower_bounds[key]
+        case = self.case_of.get(key)
+        if live and case is not None and case.running:
+            # what its round proves so far: capped as in _Case.run
+            bound = max(bound, min(case.live_dual, case.round_threshold))
+        return bound
 
     def closed(self) -> bool:
         """The incumbent is proven optimal to the certificate's tolerance."""
@@ -184,10 +193,8 @@ class _Search(Incumbent):
             return "time_limit"
         return "optimal"
 
-    def progress(
-        self, note: str, current: tuple[int, float] | None = None, force: bool = False
-    ) -> None:
-        self.report(self.bound(current), note, force=force)
+    def progress(self, note: str, force: bool = False) -> None:
+        self.report(self.bound(live=True), note, force=force)
 
     def cases_note(self) -> str:
         """Where each sign case of a two-layer solve stands, for the progress line.
@@ -196,16 +203,15 @@ class _Search(Incumbent):
         until the last case has proven something; the cases' own bounds show progress.
         """
         states = []
-        for case in sorted(self.cases, key=lambda case: case.formulation.positive_units):
+        cases = sorted(self.case_of.values(), key=lambda case: case.formulation.positive_units)
+        for case in cases:
+            bound = self.case_bound(case.key, live=True)
             if case.closed:
                 state = "closed"
+            elif case.running:
+                state = f"round {case.rounds + 1}, bound {bound:.4g}"
             else:
-                bound = self.lower_bounds[case.key]
-                if case.running:  # what its round proves so far (see _Case.run)
-                    bound = max(bound, min(case.live_dual, case.round_threshold))
-                    state = f"round {case.rounds + 1}, bound {bound:.4g}"
-                else:
-                    state = f"queued, bound {bound:.4g}"
+                state = f"queued, bound {bound:.4g}"
             states.append(f"{case.formulation.positive_units}: {state}")
         return "(sign cases by +1 units: " + "; ".join(states) + ")"
 
@@ -298,10 +304,9 @@ class _Case:
             event.interrupt(False)
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             dual = event.data_out.mip_dual_bound
-            current = (self.key, dual) if np.isfinite(dual) else None
-            if current is not None:
+            if np.isfinite(dual):
                 self.live_dual = dual
-            search.progress(self.progress_note(), current)
+            search.progress(self.progress_note())
             with contextlib.suppress(Exception):  # a callback must not throw into HiGHS
                 search.long_start()
                 if self._restart_pays():
@@ -795,7 +800,7 @@ def solve_mip(
                     formulation.add_residual_segments(radius, RESIDUAL_SEGMENT_STEPS)
                 segments_per_sample = 2 * RESIDUAL_SEGMENT_STEPS
             cases = [_Case(k, f, search) for k, f in enumerate(formulations)]
-            search.cases = cases
+            search.case_of = {case.key: case for case in cases}
         search.shape_pruned = sum(case.prune_by_shape() for case in cases)
         build_seconds = deadline.elapsed()
         if squared:
