@@ -52,6 +52,7 @@ import dataclasses
 import math
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
@@ -193,8 +194,11 @@ class _Search(Incumbent):
             return "time_limit"
         return "optimal"
 
-    def progress(self, note: str, force: bool = False) -> None:
-        self.report(self.bound(live=True), note, force=force)
+    def progress(self, note: str | Callable[[], str], force: bool = False) -> None:
+        """A progress line if one is due; ``note`` may be built only then (a callable):
+        this runs in HiGHS's node callback."""
+        if force or self.progress_due():
+            self.report(self.bound(live=True), note() if callable(note) else note, force=True)
 
     def cases_note(self) -> str:
         """Where each sign case of a two-layer solve stands, for the progress line.
@@ -234,12 +238,11 @@ class _Case:
         )
         self.residual_bound = np.inf
         self.shape_bound = -np.inf  # convexity bound of a same-sign case (prune_by_shape)
-        self.closed_by: str | None = None  # "milp" or "convexity bound", once closed
+        self.closed_by: str | None = None  # "milp" or "convexity bound" once closed
         self.has_integers = len(model.s) > 0
         self.highs = quiet_highs(search.options.threads, search.options.seed)
         self._configure()
         self.compiled.load(self.highs)
-        self.closed = False
         self.rounds = 0
         # Squared loss: solutions the MILP found below the cutoff whose true loss is not
         # (the tangents underestimate it there); tangents go there after the round.
@@ -306,7 +309,7 @@ class _Case:
             dual = event.data_out.mip_dual_bound
             if np.isfinite(dual):
                 self.live_dual = dual
-            search.progress(self.progress_note())
+            search.progress(self.progress_note)
             with contextlib.suppress(Exception):  # a callback must not throw into HiGHS
                 search.long_start()
                 if self._restart_pays():
@@ -357,6 +360,10 @@ class _Case:
                 self.spurious.append(network)
 
     # -----------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self.closed_by is not None
+
     def summary(self) -> dict[str, Any]:
         """What this case did, for the certificate's details."""
         f = self.formulation
@@ -443,7 +450,7 @@ class _Case:
     def closed_by_shape(self) -> bool:
         """Close the case if its convexity bound exceeds the incumbent (which may improve)."""
         if self.shape_bound > self.search.best_loss and not self.closed:
-            self.closed, self.closed_by = True, "convexity bound"
+            self.closed_by = "convexity bound"
         return self.closed
 
     def polish(self, network: Network) -> Network | None:
@@ -687,7 +694,7 @@ def _round(case: _Case, cap: float) -> str:
     ):
         # closed: it cannot beat the incumbent, or more rounds would not help
         # (the certificate then reports the gap that remains, honestly)
-        case.closed, case.closed_by = True, "milp"
+        case.closed_by = "milp"
     search.progress(case.progress_note())
     return stop
 

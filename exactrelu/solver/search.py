@@ -114,6 +114,11 @@ class Incumbent:
         if self.options.log:
             print(message, file=sys.stderr, flush=True)
 
+    def progress_due(self) -> bool:
+        """Time for the next progress line (``options.progress`` seconds since the last)."""
+        every = self.options.progress
+        return every is not None and self.deadline.elapsed() - self.last_progress >= every
+
     def report(
         self, bound: float, note: str, force: bool = False, only_if_started: bool = False
     ) -> None:
@@ -121,12 +126,11 @@ class Incumbent:
 
         ``only_if_started``: print only if an earlier line was printed (a closing line).
         """
-        every = self.options.progress
-        if every is None or (only_if_started and self.last_progress == 0):
+        if self.options.progress is None or (only_if_started and self.last_progress == 0):
+            return
+        if not force and not self.progress_due():
             return
         now = self.deadline.elapsed()
-        if not force and now - self.last_progress < every:
-            return
         self.last_progress = now
         bound = min(bound, self.best_loss)
         gap = relative_gap(self.best_loss, bound)
