@@ -29,10 +29,10 @@ import sys
 
 import numpy as np
 
-from exactrelu.algorithms import solve_approx, solve_enumerate
-from exactrelu.data import Problem
 from exactrelu.generate import generate
+from exactrelu.methods import solve_approx, solve_enumerate
 from exactrelu.options import SolveOptions
+from exactrelu.problem import Problem
 
 
 def machine() -> str:

@@ -1,7 +1,6 @@
 """exactrelu: train small ReLU networks to proven global optimality."""
 
 from exactrelu.certificate import Certificate
-from exactrelu.data import Instance, Problem, load_instance, save_instance
 from exactrelu.errors import (
     ExactReLUError,
     InstanceFileError,
@@ -9,7 +8,9 @@ from exactrelu.errors import (
     MissingDependencyError,
     SolverError,
 )
-from exactrelu.network import OneNodeNetwork, TwoLayerNetwork
+from exactrelu.instances import Instance, load_instance, save_instance
+from exactrelu.network.networks import OneNodeNetwork, TwoLayerNetwork
+from exactrelu.problem import Problem
 from exactrelu.solve import available_methods, solve
 from exactrelu.validation import ValidationReport, validate
 

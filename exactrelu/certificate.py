@@ -8,11 +8,12 @@ only place a status is decided:
 * a reported bound above that objective is clipped to it (the optimum is at most
   the objective of any network in the class, so nothing is lost);
 * ``status = "optimal"`` only when ``objective - bound <= max(rel_gap·|objective|, abs_gap)``
-  (SPEC §2). A solver that believed it had finished but whose recomputed gap is
-  larger gets ``"not_proven"``.
+  (default ``rel_gap`` 1e-6, ``abs_gap`` 1e-9). A method that believed it had
+  finished but whose recomputed gap is larger gets ``"not_proven"``.
 
-Statuses: ``optimal``, ``time_limit``, ``interrupted`` (Ctrl-C), ``not_proven``,
-``feasible`` (a network without a proof: gradient descent, heuristics), ``error``.
+Statuses (:class:`Status`): ``optimal``, ``time_limit``, ``interrupted`` (Ctrl-C,
+SIGTERM), ``not_proven``, ``feasible`` (a network without a proof: gradient descent,
+heuristics), ``error``. A method says why it stopped with a :class:`Stop`.
 """
 
 from __future__ import annotations
@@ -20,21 +21,42 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from exactrelu.data import Problem
-from exactrelu.network import Network, network_from_dict
+from exactrelu.network.networks import Network, network_from_dict
+from exactrelu.problem import Problem
 
 DEFAULT_REL_GAP = 1e-6
 DEFAULT_ABS_GAP = 1e-9
-STATUSES = ("optimal", "time_limit", "interrupted", "not_proven", "feasible", "error")
+
+
+class Status(StrEnum):
+    """The status of a certificate (a ``str``: compares equal to its value)."""
+
+    OPTIMAL = "optimal"
+    TIME_LIMIT = "time_limit"
+    INTERRUPTED = "interrupted"
+    NOT_PROVEN = "not_proven"
+    FEASIBLE = "feasible"
+    ERROR = "error"
+
+
+class Stop(StrEnum):
+    """Why a method stopped; :func:`make_certificate` turns it into a :class:`Status`."""
+
+    FINISHED = "finished"  # it believes it is done: optimal if the recomputed gap closes
+    TIME_LIMIT = "time_limit"
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
+    FEASIBLE = "feasible"  # a heuristic: a network, no proof
+    ERROR = "error"
 
 
 @dataclass
 class Certificate:
-    """The result of a solve (SPEC §2); ``to_json`` gives the documented JSON."""
+    """The result of a solve; ``to_json`` gives the documented JSON."""
 
-    status: str
+    status: Status
     objective: float
     bound: float | None
     gap: float | None
@@ -68,7 +90,7 @@ class Certificate:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Certificate:
-        return cls(**data)
+        return cls(**{**data, "status": Status(data["status"])})
 
     def summary(self) -> str:
         """A short human-readable report (the CLI's default output)."""
@@ -108,7 +130,7 @@ def relative_gap(objective: float, bound: float | None) -> float | None:
 
 
 def gap_closed(objective: float, bound: float | None, rel_gap: float, abs_gap: float) -> bool:
-    """The optimality test of SPEC §2."""
+    """The optimality test: ``objective - bound <= max(rel_gap·|objective|, abs_gap)``."""
     if bound is None:
         return False
     return objective - bound <= max(rel_gap * abs(objective), abs_gap)
@@ -119,7 +141,7 @@ def make_certificate(
     network: Network,
     *,
     bound: float | None,
-    stop: str,
+    stop: Stop,
     seconds: float,
     method: str,
     rel_gap: float = DEFAULT_REL_GAP,
@@ -132,9 +154,8 @@ def make_certificate(
     ----------
     bound : float or None
         A proven lower bound on the optimum of the class (None when nothing is proven).
-    stop : str
-        Why the method stopped: ``"optimal"`` when it believes it finished,
-        ``"time_limit"``, ``"interrupted"``, ``"feasible"`` (heuristic) or ``"error"``.
+    stop : Stop
+        Why the method stopped.
     """
     objective = network.loss(problem.X, problem.y, problem.loss)
     if bound is not None:
@@ -142,12 +163,13 @@ def make_certificate(
             bound = None
         else:
             bound = min(float(bound), objective)
+    stop = Stop(stop)
     if gap_closed(objective, bound, rel_gap, abs_gap):
-        status = "optimal"
-    elif stop == "optimal":
-        status = "not_proven"
+        status = Status.OPTIMAL
+    elif stop is Stop.FINISHED:
+        status = Status.NOT_PROVEN
     else:
-        status = stop
+        status = Status(stop.value)
     weights = network.to_dict()
     return Certificate(
         status=status,

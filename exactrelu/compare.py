@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from exactrelu.data import Problem
-from exactrelu.errors import ExactReLUError, InvalidInputError
+from exactrelu.errors import ExactReLUError, InvalidInputError, MissingDependencyError
+from exactrelu.methods import METHODS, run_method
 from exactrelu.options import SolveOptions
+from exactrelu.problem import Problem
 from exactrelu.table import text_table
 
 DEFAULT_METHODS = ("mip", "enumerate", "approx", "gd")
@@ -41,7 +42,7 @@ def compare(
     options : SolveOptions
         Shared by every method.
     methods : sequence of str, optional
-        Names accepted by :func:`exactrelu.solve.solve`.
+        Names of :data:`exactrelu.methods.METHODS`.
     method_options : dict, optional
         Per-method keyword options, e.g. ``{"approx": {"k": 2}}``.
 
@@ -51,29 +52,22 @@ def compare(
         One row per method with the keys of :data:`COLUMNS` (``bound`` and
         ``gap_to_best_bound`` may be None) plus ``note`` (why a method was skipped).
     """
-    from exactrelu.solve import _methods
-
-    available = _methods()
     methods = list(DEFAULT_METHODS if methods is None else methods)
     method_options = method_options or {}
-    unknown = [m for m in methods if m not in available and m not in DEFAULT_METHODS]
+    unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise InvalidInputError(
-            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(available)}"
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
         )
     rows: list[dict[str, Any]] = []
     for name in methods:
         row: dict[str, Any] = dict.fromkeys(COLUMNS)
         row.update(method=name, note="")
-        if name not in available:
-            row["status"] = "unavailable"
-            rows.append(row)
-            continue
         try:
-            cert = available[name](problem, options, **method_options.get(name, {}))
+            cert = run_method(name, problem, options, **method_options.get(name, {}))
         except InvalidInputError as exc:
             row.update(status="skipped", note=str(exc))
-        except ImportError as exc:
+        except MissingDependencyError as exc:
             row.update(status="unavailable", note=str(exc))
         except ExactReLUError as exc:
             row.update(status="error", note=str(exc))

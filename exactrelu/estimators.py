@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from exactrelu.data import DEFAULT_WEIGHT_BOUND, Problem
 from exactrelu.errors import InvalidInputError, MissingDependencyError
+from exactrelu.problem import DEFAULT_WEIGHT_BOUND, Problem
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -61,7 +61,7 @@ class _ExactReLU(BaseEstimator):
         self.random_state = random_state
 
     def _solve(self, X: np.ndarray, y: np.ndarray, loss: str) -> None:
-        from exactrelu.solve import solve  # lazy: the solver stack is heavy
+        from exactrelu.solve import solve
 
         if self.random_state is not None and not isinstance(self.random_state, (int, np.integer)):
             raise InvalidInputError(

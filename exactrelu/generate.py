@@ -8,12 +8,16 @@ radius 1, so the default weight bound (2) contains the planted network.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from exactrelu.data import check_positive
 from exactrelu.errors import InvalidInputError
+from exactrelu.files import check_output_path, write_text_atomically
+from exactrelu.instances import save_instance
+from exactrelu.problem import DEFAULT_WEIGHT_BOUND, LOSSES, check_choice, check_positive
 
 FAMILIES = ("planted-one-node", "planted-two-layer", "misspecified", "xor")
 
@@ -81,3 +85,49 @@ def generate(
     else:
         raise InvalidInputError(f"family must be one of {', '.join(FAMILIES)}; got {family!r}")
     return X, y, meta
+
+
+def write_generated(
+    family: str,
+    n: int,
+    d: int,
+    out: str | Path,
+    *,
+    noise: float = 0.1,
+    seed: int = 0,
+    width: int = 2,
+    loss: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Generate an instance and write it to ``out`` (``.npz`` or ``.csv``) with its sidecar.
+
+    Parameters
+    ----------
+    family, n, d, noise, seed, width
+        As for :func:`exactrelu.generate.generate`.
+    out : path
+        Instance file; its suffix picks the format. The sidecar is ``out`` with ``.json``.
+    loss : str, optional
+        Loss recorded in the sidecar (default: ``hinge`` for ``xor``, else ``squared``).
+    force : bool, default False
+        Overwrite existing files (otherwise refuse: a library file is not clobbered).
+
+    Raises
+    ------
+    InvalidInputError
+        Bad arguments, an unknown suffix, a missing directory or an existing file.
+    """
+    out = check_output_path(out, suffixes=(".npz", ".csv"))
+    sidecar = out.with_suffix(".json")
+    if not force:
+        for path in (out, sidecar):
+            if path.exists():
+                raise InvalidInputError(f"{path} exists (use --force to overwrite)")
+    X, y, meta = generate(family, n, d, noise=noise, seed=seed, width=width)
+    loss = check_choice("loss", loss, LOSSES) if loss else meta.get("loss", "squared")
+    record = {"arch": meta["arch"], "loss": loss, "B": DEFAULT_WEIGHT_BOUND, "generator": meta}
+    if meta["arch"] == "two-layer":
+        record["width"] = meta.get("width", width)
+    save_instance(out, X, y)
+    write_text_atomically(sidecar, json.dumps(record, indent=2) + "\n")
+    return out

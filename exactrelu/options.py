@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass
 
 from exactrelu.certificate import DEFAULT_ABS_GAP, DEFAULT_REL_GAP
-from exactrelu.data import check_positive
 from exactrelu.errors import InvalidInputError
-from exactrelu.network import Network
+from exactrelu.network.networks import Network
+from exactrelu.problem import check_positive
 
 
 @dataclass(frozen=True)

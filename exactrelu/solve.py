@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from exactrelu.certificate import Certificate
-from exactrelu.data import Problem
 from exactrelu.errors import InvalidInputError
+from exactrelu.methods import available_methods, run_method
 from exactrelu.options import SolveOptions
+from exactrelu.problem import Problem
 
-MethodFunction = Callable[..., Certificate]
-
-
-def _methods() -> dict[str, MethodFunction]:
-    # Imported here so that `import exactrelu` stays light and free of cycles.
-    from exactrelu.solver.mip import solve_mip
-
-    methods: dict[str, MethodFunction] = {"mip": solve_mip}
-    try:
-        from exactrelu.algorithms import ALGORITHMS
-    except ImportError:  # the algorithms module is optional only while it is being built
-        ALGORITHMS = {}
-    methods.update(ALGORITHMS)
-    return methods
-
-
-def available_methods() -> list[str]:
-    """Names accepted by ``solve(..., method=...)``."""
-    return list(_methods())
+__all__ = ["available_methods", "solve"]
 
 
 def solve(
@@ -51,8 +33,10 @@ def solve(
     ----------
     problem : Problem
         Data, architecture, loss and weight box.
-    method : {"mip", "bnb", "enumerate", "approx", "gd"}, default "mip"
-        ``mip`` and ``enumerate`` are exact; ``approx`` and ``gd`` are heuristics.
+    method : str, default "mip"
+        A name of :data:`exactrelu.methods.METHODS`: ``mip``, ``bnb`` and ``enumerate``
+        are exact; ``approx`` and ``gd`` are heuristics; ``scip``, ``gurobi`` and
+        ``highs-naive`` run other solvers on the plain big-M model (optional extras).
     time_limit : float, optional
         Seconds of wall clock. When it runs out the best network so far is returned
         with the proven bound and status ``time_limit``.
@@ -70,9 +54,6 @@ def solve(
             f"solve() takes a Problem, got {type(problem).__name__}; "
             "build one with exactrelu.Problem(X, y, ...)"
         )
-    methods = _methods()
-    if method not in methods:
-        raise InvalidInputError(f"method must be one of {', '.join(methods)}; got {method!r}")
     options = SolveOptions(
         time_limit=time_limit,
         rel_gap=gap,
@@ -83,4 +64,4 @@ def solve(
         log=log,
         progress=progress,
     )
-    return methods[method](problem, options, **method_options)
+    return run_method(method, problem, options, **method_options)

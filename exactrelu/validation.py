@@ -1,7 +1,7 @@
 """How far from the optimum is a trained network? ``exactrelu.validate`` and ``exactrelu validate``.
 
 Given data and a trained network (exactrelu's own, a scikit-learn MLP, a PyTorch
-``Linear-ReLU-Linear``; see :mod:`exactrelu.weights_io`), :func:`validate`
+``Linear-ReLU-Linear``; see :mod:`exactrelu.network.importers`), :func:`validate`
 
 1. normalises the network into the class (SPEC §1; output weights ±1),
 2. picks the box: the one asked for, grown when it does not contain the network
@@ -26,28 +26,25 @@ always given.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from exactrelu.data import (
+from exactrelu.errors import InvalidInputError
+from exactrelu.network.importers import LoadedNetwork, as_network
+from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
+from exactrelu.problem import (
     ARCHS,
     DEFAULT_WEIGHT_BOUND,
     LOSSES,
     Problem,
     check_positive,
-    load_instance,
     validate_arrays,
 )
-from exactrelu.errors import InvalidInputError
-from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
-from exactrelu.weights_io import LoadedNetwork, as_network, load_weights
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds; validation is a diagnostic, so it is bounded by default
 BOX_MARGIN = 1e-3  # a grown box leaves the network this far (relative) inside the boundary
@@ -335,7 +332,7 @@ def validate(
     network : object
         An exactrelu network, a weights dict, a fitted scikit-learn ``MLPRegressor`` or
         ``MLPClassifier`` (one ReLU hidden layer), a PyTorch ``Linear-ReLU-Linear``
-        module or state dict, or a path (see :func:`exactrelu.weights_io.load_weights`).
+        module or state dict, or a path (see :func:`exactrelu.network.importers.load_weights`).
     arch : {"one-node", "two-layer"}, optional
         Default: the network's own (a width-1 network with output weight > 0 and
         output bias 0 is one-node).
@@ -362,7 +359,7 @@ def validate(
     -------
     ValidationReport
     """
-    from exactrelu.solve import solve  # lazy: solver imports are heavy
+    from exactrelu.solve import solve
 
     loaded = as_network(network)
     if loss is None:
@@ -426,95 +423,3 @@ def validate(
         optimum_weights=best.to_dict(),
         certificate=certificate.to_dict(),
     )
-
-
-# ---------------------------------------------------------------------------------------
-# command line: exactrelu validate INSTANCE WEIGHTS
-# ---------------------------------------------------------------------------------------
-
-
-def add_validate_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``exactrelu validate`` on ``subparsers`` (handler in ``func`` and ``run``)."""
-    p = subparsers.add_parser(
-        "validate",
-        help="certify how far a trained network is from the optimum",
-        description="Normalise the network in WEIGHTS into the class, compute its loss on "
-        "INSTANCE, run the exact solve warm-started from it and report the certified "
-        "optimum, the network's gap to it, dead units and activation patterns. WEIGHTS: "
-        "exactrelu .json (certificate) or .npz, PyTorch .pt state dict, or a pickled "
-        "scikit-learn MLP (.pkl/.joblib, with --trust-pickle). --loss and --weight-bound "
-        "default to the instance's JSON sidecar; the class (arch, width) is the network's.",
-    )
-    p.add_argument("instance", metavar="INSTANCE", help="instance file (.npz or .csv)")
-    p.add_argument("weights", metavar="WEIGHTS", help="network file")
-    p.add_argument("--arch", choices=ARCHS, help="network class (default: the network's)")
-    p.add_argument("--width", type=int, metavar="H", help="must equal the network's width")
-    p.add_argument(
-        "--loss", choices=LOSSES, help="default: sidecar, else hinge for a classifier, else squared"
-    )
-    p.add_argument(
-        "--weight-bound",
-        type=float,
-        metavar="B",
-        help="box radius (default: sidecar B, else 2); grown to contain the network",
-    )
-    p.add_argument("--no-bias", action="store_true", help="class without hidden biases")
-    p.add_argument(
-        "--trust-pickle",
-        action="store_true",
-        help="allow reading a pickle (runs code from the file: your own files only)",
-    )
-    p.add_argument(
-        "--time-limit",
-        type=float,
-        default=DEFAULT_TIME_LIMIT,
-        metavar="S",
-        help=f"seconds for the exact solve (default {DEFAULT_TIME_LIMIT:g})",
-    )
-    p.add_argument(
-        "--gap", type=float, metavar="G", help="relative optimality tolerance (default 1e-6)"
-    )
-    p.add_argument("--threads", type=int, metavar="T", help="solver threads")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--out", metavar="FILE", help="also write the JSON report to FILE")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    p.set_defaults(run=run_validate)
-    return p
-
-
-def run_validate(args: argparse.Namespace) -> int:
-    """Handler of ``exactrelu validate``; returns the exit code (0: it ran)."""
-    out = Path(args.out) if args.out else None
-    if out is not None and not out.parent.is_dir():
-        raise InvalidInputError(f"--out {out}: directory {out.parent} does not exist")
-    instance = load_instance(args.instance)
-    loaded = load_weights(args.weights, trust_pickle=args.trust_pickle)
-    meta = instance.meta
-    sidecar_bound = meta.get("B")
-    report = validate(
-        instance.X,
-        instance.y,
-        loaded,
-        arch=args.arch,
-        width=args.width,
-        # a classifier's loss is hinge unless asked otherwise: the sidecar describes the data
-        loss=args.loss or (None if loaded.classes is not None else meta.get("loss")),
-        weight_bound=args.weight_bound,
-        default_weight_bound=DEFAULT_WEIGHT_BOUND if sidecar_bound is None else sidecar_bound,
-        bias=not args.no_bias,
-        time_limit=args.time_limit,
-        gap=args.gap,
-        threads=args.threads,
-        seed=args.seed,
-        progress=None if args.quiet else 5.0,
-        name=instance.name,
-    )
-    text = report.to_json()
-    if out is not None:
-        try:
-            out.write_text(text + "\n")
-        except OSError as exc:
-            raise InvalidInputError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
-    print(text if args.json else report.summary())
-    return 0

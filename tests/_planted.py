@@ -2,7 +2,7 @@
 
 The brute force is independent of the enumeration code: it tries *every* activation
 pattern (``2^n`` for one node, multisets of them per output sign for two layers) with
-:func:`exactrelu.fixed_pattern.fit_fixed_pattern`, so it needs no hyperplane geometry
+:func:`exactrelu.convex.fixed_pattern.fit_fixed_pattern`, so it needs no hyperplane geometry
 (and no pruning, bounds or closed forms).
 """
 
@@ -12,9 +12,9 @@ import itertools
 
 import numpy as np
 
-from exactrelu.data import Problem
-from exactrelu.fixed_pattern import fit_fixed_pattern
-from exactrelu.solver.highs_util import quiet_highs
+from exactrelu.convex.fixed_pattern import fit_fixed_pattern
+from exactrelu.highs.quiet import quiet_highs
+from exactrelu.problem import Problem
 
 
 def _fit(problem: Problem, pattern: np.ndarray, signs: np.ndarray | None, highs) -> float:

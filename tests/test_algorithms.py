@@ -20,13 +20,16 @@ from _planted import (
     random_problem,
 )
 
-from exactrelu.algorithms import ALGORITHMS, solve_approx, solve_enumerate, solve_gd
-from exactrelu.algorithms._arrangement import general_position_count, sign_vectors
 from exactrelu.compare import COLUMNS, compare, format_table
-from exactrelu.data import Problem
 from exactrelu.errors import InvalidInputError
-from exactrelu.network import OneNodeNetwork
+from exactrelu.methods import METHODS, run_method
+from exactrelu.methods.approx import solve_approx
+from exactrelu.methods.arrangement import general_position_count, sign_vectors
+from exactrelu.methods.enumerate import solve_enumerate
+from exactrelu.methods.gd import solve_gd
+from exactrelu.network.networks import OneNodeNetwork
 from exactrelu.options import SolveOptions
+from exactrelu.problem import Problem
 
 LOSSES = ("squared", "absolute", "hinge")
 OPTS = SolveOptions()
@@ -303,30 +306,37 @@ def test_gd_is_deterministic_for_a_seed():
         ("gd", {"step": -1.0}),
         ("gd", {"max_iter": True}),
         ("enumerate", {"max_combinations": 0}),
+        ("gd", {"no_such_option": 1}),
     ],
 )
 def test_invalid_method_options_are_rejected(method, kwargs):
     problem = planted_one_node(5, 1, seed=0)
     with pytest.raises(InvalidInputError):
-        ALGORITHMS[method](problem, OPTS, **kwargs)
+        run_method(method, problem, OPTS, **kwargs)
 
 
 def test_methods_refuse_what_they_cannot_do():
     two = random_problem(30, 2, seed=0, loss="squared", arch="two-layer", width=2)
     with pytest.raises(InvalidInputError, match="one-node"):
-        solve_approx(two, OPTS)
+        run_method("approx", two, OPTS)
     with pytest.raises(InvalidInputError, match="max_combinations"):
-        solve_enumerate(two, OPTS)
+        run_method("enumerate", two, OPTS)
 
 
 def test_registry_and_dispatch_through_solve():
-    from exactrelu.solve import solve
+    from exactrelu.solve import available_methods, solve
 
-    assert set(ALGORITHMS) == {"bnb", "enumerate", "approx", "gd"}
+    assert available_methods() == ["mip", "bnb", "enumerate", "approx", "gd"]
+    assert {name for name, m in METHODS.items() if m.kind == "peer"} == {
+        "scip",
+        "gurobi",
+        "highs-naive",
+    }
     problem = planted_one_node(15, 2, noise=0.2, seed=6)
-    for method in ALGORITHMS:
+    for method in ("bnb", "enumerate", "approx", "gd"):
         cert = solve(problem, method=method)
         assert cert.method == method
+        assert (cert.bound is not None) == METHODS[method].exact
 
 
 def test_compare_rows_and_table():

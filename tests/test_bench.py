@@ -15,16 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exactrelu.bench.generate_cli import write_generated
-from exactrelu.bench.runner import (
-    check_result,
-    read_results,
-    run_suite,
-    summary,
-)
+from exactrelu.bench.checks import check_result
+from exactrelu.bench.report import summary
+from exactrelu.bench.runner import run_suite
+from exactrelu.bench.store import read_results
 from exactrelu.bench.suite import load_suite, parse_suite
 from exactrelu.cli import main
 from exactrelu.errors import InvalidInputError
+from exactrelu.generate import write_generated
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 TRIVIAL = "planted-one-node-n12-d2-noise0.1"  # certified by 4 methods, each in < 0.2 s
@@ -175,8 +173,8 @@ def test_peers_side_by_side_visible_skip():
     missing = [p for p in ("pyscipopt", "gurobipy") if importlib.util.find_spec(p) is None]
     if missing:
         pytest.skip(f"peer solver package(s) not installed: {', '.join(missing)}")
-    from exactrelu.bench.peers import run_method
-    from exactrelu.data import load_instance
+    from exactrelu.bench.executors import run_method
+    from exactrelu.instances import load_instance
 
     instance = load_instance(INSTANCES / "misspecified-n12-d2-abs.npz")
     losses = [
@@ -190,7 +188,7 @@ def test_gurobi_size_limit_is_a_skip_with_a_note():
     if importlib.util.find_spec("gurobipy") is None:
         pytest.skip("gurobipy not installed")
     from exactrelu import Problem
-    from exactrelu.bench.peers import Skipped, run_method
+    from exactrelu.bench.executors import Skipped, run_method
 
     X = np.random.default_rng(0).uniform(-1, 1, size=(1100, 2))
     problem = Problem(X, np.maximum(0, X @ [1.0, -1.0]))
@@ -218,16 +216,16 @@ def test_mismatch_is_loud_and_exit_code_1(tmp_path, capsys):
 def test_crashing_run_is_an_error_row_and_the_sweep_goes_on(tmp_path, monkeypatch):
     _copy(tmp_path)
     suite = load_suite(_suite(tmp_path, f"instances {TRIVIAL}.npz\nmethods approx gd\n"))
-    import exactrelu.bench.runner as runner
+    import exactrelu.bench.executors as executors
 
-    real = runner.run_method
+    real = executors.run_method
 
     def flaky(name, *args, **kwargs):
         if name == "approx":
             raise RuntimeError("boom")
         return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(runner, "run_method", flaky)
+    monkeypatch.setattr(executors, "run_method", flaky)
     report = run_suite(suite, tmp_path / "r.jsonl", progress=False)
     statuses = {r["method"]: r["status"] for r in report.rows}
     assert statuses == {"approx": "error", "gd": "feasible"}
@@ -261,7 +259,8 @@ def test_sweep_killed_halfway_and_restarted_has_every_row_once(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "exactrelu.bench.runner",
+        "exactrelu",
+        "bench",
         str(suite),
         "--out",
         str(out),
@@ -323,9 +322,9 @@ def test_dask_local_cluster_on_loopback(tmp_path):
 def test_bad_scheduler_address_is_bad_input(tmp_path, monkeypatch):
     if importlib.util.find_spec("distributed") is None:
         pytest.skip("dask distributed not installed (pip install 'exactrelu[dask]')")
-    import exactrelu.bench.runner as runner
+    import exactrelu.bench.executors as executors
 
-    monkeypatch.setattr(runner, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", "1s")
     _copy(tmp_path)
     suite = load_suite(_suite(tmp_path, f"instances {TRIVIAL}.npz\nmethods gd\n"))
     with pytest.raises(InvalidInputError, match="cannot connect"):

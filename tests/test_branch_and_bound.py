@@ -11,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import brute_force
 
-import exactrelu.solver.mip as mip_module
 from exactrelu import Problem
-from exactrelu.algorithms.branch_and_bound import OneNodeBranchAndBound
 from exactrelu.errors import InvalidInputError
-from exactrelu.network import OneNodeNetwork
+from exactrelu.methods.bnb import OneNodeBranchAndBound
+from exactrelu.methods.mip import MipSettings
+from exactrelu.methods.search import Incumbent
+from exactrelu.network.networks import OneNodeNetwork
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.solve import solve
-from exactrelu.solver.search import Incumbent
 
 
 def data(seed: int, n: int, d: int, kind: str):
@@ -56,13 +56,12 @@ def test_bnb_matches_brute_force(seed, n, d, kind, B, bias):
 
 
 @pytest.mark.parametrize(("seed", "n", "d", "kind", "B", "bias"), CASES)
-def test_mip_on_cutoff_bounds_matches_brute_force(monkeypatch, seed, n, d, kind, B, bias):
+def test_mip_on_cutoff_bounds_matches_brute_force(seed, n, d, kind, B, bias):
     # No presolve time: the MILP runs on the root's cutoff bounds (fixed activations,
     # tightened big-M) instead of the presolve closing the instance by itself.
-    monkeypatch.setattr(mip_module, "PRESOLVE_SECONDS", 0.0)
-    monkeypatch.setattr(mip_module, "PRESOLVE_SECONDS_GOOD_FIT", 0.0)
+    settings = MipSettings(presolve_seconds=0.0, presolve_seconds_good_fit=0.0)
     problem, best = case(seed, n, d, kind, B, bias)
-    cert = solve(problem, method="mip")
+    cert = solve(problem, method="mip", settings=settings)
     presolve = cert.details["presolve"]
     assert presolve["closed"] is False or cert.details["mip_solves"] == 0
     assert cert.status == "optimal", cert.details

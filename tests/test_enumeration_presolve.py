@@ -12,8 +12,8 @@ from helpers import assert_matches, planted_two_layer
 from oracle import brute_force
 
 import exactrelu
+from exactrelu.convex.fixed_pattern import fit_fixed_pattern, rescue_squared_pattern
 from exactrelu.errors import InvalidInputError
-from exactrelu.fixed_pattern import fit_fixed_pattern, rescue_squared_pattern
 from exactrelu.generate import generate
 
 

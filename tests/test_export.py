@@ -1,4 +1,4 @@
-"""exactrelu.export: numpy / scikit-learn / PyTorch conversions and LP/MPS files.
+"""exactrelu.network.exporters: numpy / scikit-learn / PyTorch conversions and LP/MPS files.
 
 Oracles: the network formula written out here, scikit-learn's own ``r2_score``, PyTorch's
 forward pass, and HiGHS solving the written file (not exactrelu's model in memory)
@@ -16,13 +16,9 @@ import pytest
 import exactrelu
 from exactrelu.cli import main
 from exactrelu.errors import MissingDependencyError
-from exactrelu.export import (
-    export_mip,
-    to_numpy,
-    to_sklearn_predictor,
-    to_torch,
-)
-from exactrelu.network import OneNodeNetwork, TwoLayerNetwork
+from exactrelu.formulation.export import export_mip
+from exactrelu.network.exporters import to_numpy, to_sklearn_predictor, to_torch
+from exactrelu.network.networks import OneNodeNetwork, TwoLayerNetwork
 
 
 def net_and_data():

@@ -12,13 +12,13 @@ from helpers import assert_matches, planted_two_layer
 from oracle import brute_force
 
 from exactrelu import Problem
+from exactrelu.convex.convex_regression import shape_constrained_bound
 from exactrelu.formulation import build_formulations, build_two_layer
-from exactrelu.formulation.convexity import interpolations
+from exactrelu.formulation.interpolation import interpolations
+from exactrelu.formulation.model import initial_tangent_points
 from exactrelu.generate import generate
-from exactrelu.network import TwoLayerNetwork
-from exactrelu.solver.compile import CompiledModel
-from exactrelu.solver.mip import initial_tangent_points
-from exactrelu.solver.shape_bound import shape_constrained_bound
+from exactrelu.highs.compile import CompiledModel
+from exactrelu.network.networks import TwoLayerNetwork
 
 
 def row_set(compiled: CompiledModel, permutation: np.ndarray) -> set:

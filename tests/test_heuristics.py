@@ -13,11 +13,14 @@ from helpers import assert_certifies, planted_two_layer
 from oracle import brute_force, forward, loss_value
 
 import exactrelu
-from exactrelu.fixed_pattern import fit_fixed_pattern
-from exactrelu.network import zero_network
+from exactrelu.convex.fixed_pattern import fit_fixed_pattern
+from exactrelu.methods.heuristics import flip_search, heuristic_start
+from exactrelu.methods.mip import MipSettings
+from exactrelu.methods.mip.case import SignCase
+from exactrelu.methods.mip.state import SearchState
+from exactrelu.methods.search import Incumbent
+from exactrelu.network.networks import zero_network
 from exactrelu.options import Deadline, SolveOptions
-from exactrelu.solver import mip
-from exactrelu.solver.search import Incumbent, flip_search, heuristic_start
 
 
 def network_loss(X, y, network, loss: str) -> float:
@@ -82,9 +85,9 @@ class _UserSolutionEvent:
 def _cases_and_search(problem):
     from exactrelu.formulation.model import build_formulations
 
-    search = mip._Search(problem, SolveOptions(), Deadline(None), zero_network("two-layer", 2, 2))
+    search = SearchState.start(problem, SolveOptions(), settings=MipSettings())
     cases = {
-        f.positive_units: mip._Case(k, f, search) for k, f in enumerate(build_formulations(problem))
+        f.positive_units: SignCase(k, f, search) for k, f in enumerate(build_formulations(problem))
     }
     return search, cases
 
@@ -104,28 +107,28 @@ def test_better_incumbent_reaches_the_running_milp_of_its_sign_case(loss):
         case.handed_over = search.best_loss  # what a round started from the zero network knows
     assert search.offer(network)
     event = _UserSolutionEvent()
-    own._on_user_solution(event)
+    own.on_user_solution(event)
     assert event.solution is not None
     handed = own.network_from_columns(event.solution)
     np.testing.assert_allclose(handed.predict(X), network.predict(X), atol=1e-9)
     objective = event.solution[own.loss_cols].sum()
     assert objective == pytest.approx(search.best_loss, rel=1e-12, abs=1e-12)
-    assert own.handed_over == search.best_loss and not own._restart_pays()
+    assert own.handed_over == search.best_loss and not own.restart_pays()
     # handed over once only
     again = _UserSolutionEvent()
-    own._on_user_solution(again)
+    own.on_user_solution(again)
     assert again.solution is None
     # a case of other output signs cannot hold it (no unit of the optimum is dead): it
     # restarts its round instead when the gain is large enough
     if np.all(network.activation_pattern(X).any(axis=0)):
         other = next(c for c in cases.values() if c is not own)
         event = _UserSolutionEvent()
-        other._on_user_solution(event)
+        other.on_user_solution(event)
         assert event.solution is None
-        assert other._restart_pays()
+        assert other.restart_pays()
         # ... but not a round that has run for long: its tree is kept
-        other.round_started = search.deadline.elapsed() - 2 * mip.RESTART_WINDOW
-        assert not other._restart_pays()
+        other.round_started = search.deadline.elapsed() - 2 * search.settings.restart_window
+        assert not other.restart_pays()
 
 
 def test_heuristic_start_stops_with_the_search():
@@ -143,12 +146,11 @@ def test_heuristic_start_stops_with_the_search():
 def test_long_start_and_round_restarts_keep_the_optimum(monkeypatch, seed):
     # The longer start at once (inside the first MILP's callback) and a restart for every
     # improvement: the answer is still the brute-force optimum.
-    monkeypatch.setattr(mip, "LONG_START_AFTER", 0.0)
-    monkeypatch.setattr(mip, "RESTART_GAIN", 0.0)
-    monkeypatch.setattr(mip, "LONG_HEURISTIC_RESTARTS", 200)
+    settings = MipSettings(long_start_after=0.0, restart_gain=0.0, long_heuristic_restarts=200)
     X, y = planted_two_layer(seed, 6, 2, noise=0.3)
     for loss in ("squared", "absolute"):
-        cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss))
+        problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+        cert = exactrelu.solve(problem, settings=settings)
         oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
         assert_certifies(cert, oracle)
 
@@ -166,12 +168,12 @@ def test_restarted_rounds_run_again_to_the_optimum(monkeypatch, loss):
         restarted.add(case.key)
         return True
 
-    monkeypatch.setattr(mip._Case, "_restart_pays", restart_once)
-    monkeypatch.setattr(mip._Case, "prune_by_shape", lambda case: False)
+    monkeypatch.setattr(SignCase, "restart_pays", restart_once)
     X, y = planted_two_layer(6, 6, 2, noise=0.3)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss))
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    cert = exactrelu.solve(problem, settings=MipSettings(convexity_bound=False))
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     assert cert.details["rounds_restarted_for_a_better_cutoff"] >= 1
     assert_certifies(cert, oracle)

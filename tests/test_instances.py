@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from exactrelu import load_instance, solve
+from exactrelu.bench.checks import tolerance
 from exactrelu.bench.library import INDEX_COLUMNS, read_index
-from exactrelu.bench.runner import tolerance
 from exactrelu.generate import generate
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"

@@ -28,17 +28,17 @@ def test_zero_sample_without_bias_keeps_its_positive_residual(loss):
 
 
 @pytest.mark.parametrize(("seed", "loss"), [(1, "squared"), (3, "absolute")])
-def test_sign_case_pruned_by_the_cutoff_counts_as_proven(monkeypatch, seed, loss):
+def test_sign_case_pruned_by_the_cutoff_counts_as_proven(seed, loss):
     # Under the cutoff's per-sample restrictions a sign case that cannot beat the
     # incumbent is infeasible; HiGHS says so, and that is a proof, not an error.
     # (Without the convexity bound, which would close such cases before any MILP.)
-    from exactrelu.solver import mip
+    from exactrelu.methods.mip import MipSettings
 
-    monkeypatch.setattr(mip._Case, "prune_by_shape", lambda case: False)
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(6, 2))
     y = rng.normal(size=6)
-    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss))
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    cert = exactrelu.solve(problem, settings=MipSettings(convexity_bound=False))
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     assert cert.details["pruned_by_cutoff"] >= 1
     assert_certifies(cert, oracle)
@@ -63,19 +63,18 @@ def test_threads_option_in_a_fresh_process():
 
 
 @pytest.mark.parametrize("loss", ["squared", "absolute", "hinge"])
-def test_sign_cases_side_by_side_match_brute_force(monkeypatch, loss):
+def test_sign_cases_side_by_side_match_brute_force(loss):
     # Force every sign case past the first visit (no convexity closing, a first visit too
     # short to settle anything) so that they are solved in two threads at once.
-    from exactrelu.solver import mip
+    from exactrelu.methods.mip import MipSettings
 
-    monkeypatch.setattr(mip._Case, "prune_by_shape", lambda case: False)
-    monkeypatch.setattr(mip, "WARMUP_SECONDS", 1e-4)
+    settings = MipSettings(convexity_bound=False, warmup_seconds=1e-4)
     rng = np.random.default_rng(11)
     X = rng.normal(size=(6, 2))
     y = np.sign(rng.normal(size=6)) if loss == "hinge" else rng.normal(size=6)
     problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
-    side_by_side = exactrelu.solve(problem, threads=2)
-    one_by_one = exactrelu.solve(problem, threads=1)
+    side_by_side = exactrelu.solve(problem, threads=2, settings=settings)
+    one_by_one = exactrelu.solve(problem, threads=1, settings=settings)
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     assert side_by_side.details["cases_side_by_side"] == 2
     assert one_by_one.details["cases_side_by_side"] == 0

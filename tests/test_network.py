@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 
 from exactrelu import InvalidInputError, OneNodeNetwork, TwoLayerNetwork
-from exactrelu.network import (
-    check_in_class,
-    network_from_dict,
-    per_sample_loss,
-    total_loss,
-    zero_network,
-)
+from exactrelu.network.losses import per_sample_loss, total_loss
+from exactrelu.network.networks import check_in_class, network_from_dict, zero_network
 
 # f(x) = max(0, x1 - 2 x2 + 0.5) on three points:
 #   (1, 1): 1 - 2 + 0.5 = -0.5 -> 0;  (2, 0): 2.5 -> 2.5;  (0, 0): 0.5 -> 0.5

@@ -7,8 +7,8 @@ import pytest
 from helpers import planted_two_layer
 
 from exactrelu import Problem
-from exactrelu.network import TwoLayerNetwork
-from exactrelu.solver.shape_bound import shape_constrained_bound
+from exactrelu.convex.convex_regression import shape_constrained_bound
+from exactrelu.network.networks import TwoLayerNetwork
 
 
 @pytest.mark.parametrize("loss", ["squared", "absolute"])

@@ -15,9 +15,9 @@ import pytest
 import exactrelu
 from exactrelu.cli import main
 from exactrelu.errors import InstanceFileError, InvalidInputError
-from exactrelu.network import OneNodeNetwork, TwoLayerNetwork
+from exactrelu.network.importers import as_network, load_weights, normalise, raw_predict
+from exactrelu.network.networks import OneNodeNetwork, TwoLayerNetwork
 from exactrelu.validation import containing_weight_bound, validate
-from exactrelu.weights_io import as_network, load_weights, normalise, raw_predict
 
 REQUIRED_KEYS = {
     "status",

@@ -3,8 +3,8 @@
 * :mod:`exactrelu.bench.suite`: suite files (instances × methods × settings);
 * :mod:`exactrelu.bench.runner`: ``exactrelu bench``: resumable sweeps, reference checks,
   local worker processes or a Dask cluster;
-* :mod:`exactrelu.bench.peers`: SCIP, Gurobi and naive HiGHS next to exactrelu's methods;
+* :mod:`exactrelu.bench.executors`: SCIP, Gurobi and naive HiGHS next to exactrelu's methods;
 * :mod:`exactrelu.bench.library`: the instance library's index and reference optima;
 * :mod:`exactrelu.bench.plots`: ``exactrelu plot`` (matplotlib, optional);
-* :mod:`exactrelu.bench.generate_cli`: ``exactrelu generate``.
+* :mod:`exactrelu.generate`: ``exactrelu generate``.
 """

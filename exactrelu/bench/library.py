@@ -25,9 +25,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from exactrelu.bench.peers import Skipped, run_method, versions
-from exactrelu.data import Problem
+from exactrelu.bench.executors import Skipped, run_method, versions
 from exactrelu.errors import ExactReLUError
+from exactrelu.problem import Problem
 
 INDEX_COLUMNS = (
     "name",
@@ -85,7 +85,7 @@ def compute_reference(
     log=print,
 ) -> dict[str, Any]:
     """Solve ``problem`` with several exact methods and return the sidecar's reference keys."""
-    from exactrelu.bench.runner import tolerance
+    from exactrelu.bench.checks import tolerance
 
     runs = []
     for method in methods or reference_methods(problem):
@@ -140,7 +140,7 @@ def compute_reference(
 
 def index_row(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """One row of the index for the instance at ``path`` with sidecar ``meta``."""
-    from exactrelu.data import load_instance
+    from exactrelu.instances import load_instance
 
     instance = load_instance(path)
     gen = meta.get("generator", {})

@@ -14,7 +14,6 @@ Kinds:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import re
@@ -26,7 +25,7 @@ import numpy as np
 from exactrelu.errors import InvalidInputError, MissingDependencyError
 
 HEURISTICS = ("gd", "approx")
-# `[    12.3 s] best loss 0.31  bound 0.29  gap 6.2e-02  ...` (exactrelu.solver.mip)
+# `[    12.3 s] best loss 0.31  bound 0.29  gap 6.2e-02  ...` (exactrelu.methods.mip)
 PROGRESS_LINE = re.compile(r"\[\s*([0-9.]+) s\] best loss (\S+)\s+bound (\S+)\s+gap")
 
 
@@ -53,7 +52,7 @@ def _save(fig, out: str | Path) -> Path:
 
 
 def _rows(results: str | Path) -> list[dict[str, Any]]:
-    from exactrelu.bench.runner import read_results
+    from exactrelu.bench.store import read_results
 
     path = Path(results)
     if not path.is_file():
@@ -131,7 +130,7 @@ def trace_solve(
     The points are the solver's own progress lines (printed every ``every`` seconds and at
     the end of each round), so the trace is what the solver knew at the time.
     """
-    from exactrelu.data import load_instance
+    from exactrelu.instances import load_instance
     from exactrelu.solve import solve
 
     problem = load_instance(instance).problem()
@@ -167,8 +166,8 @@ def plot_fit(
     instance: str | Path, out: str | Path, methods: list[str], time_limit: float | None = 60.0
 ) -> Path:
     """The network of each method on a 1-D or 2-D instance."""
-    from exactrelu.bench.peers import run_method
-    from exactrelu.data import load_instance
+    from exactrelu.bench.executors import run_method
+    from exactrelu.instances import load_instance
 
     plt = _pyplot()
     problem = load_instance(instance).problem()
@@ -203,48 +202,3 @@ def plot_fit(
         ax.set(title=f"{m}: {cert.status}, loss {cert.objective:.4g}", xlabel="x1", ylabel="x2")
         fig.colorbar(contour, ax=ax)
     return _save(fig, out)
-
-
-def add_plot_parser(subparsers) -> None:
-    """Register ``exactrelu plot {time,gap,trace,fit} ...``."""
-    p = subparsers.add_parser(
-        "plot", help="write a PNG figure (needs matplotlib)", description=__doc__.split("\n\n")[1]
-    )
-    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
-    for kind, helptext in (
-        ("time", "seconds against n per method"),
-        ("gap", "excess loss of gd and approx against n"),
-    ):
-        k = kinds.add_parser(kind, help=helptext)
-        k.add_argument("results", metavar="RESULTS", help="results file of exactrelu bench")
-        k.add_argument("--out", required=True, metavar="FILE.png")
-    k = kinds.add_parser("trace", help="best loss and bound against time in one mip solve")
-    k.add_argument("instance", metavar="INSTANCE")
-    k.add_argument("--time-limit", type=float, default=60.0, metavar="S")
-    k.add_argument("--out", required=True, metavar="FILE.png")
-    k = kinds.add_parser("fit", help="each method's network on a 1-D or 2-D instance")
-    k.add_argument("instance", metavar="INSTANCE")
-    k.add_argument("--methods", nargs="+", default=["mip", "approx", "gd"], metavar="M")
-    k.add_argument("--time-limit", type=float, default=60.0, metavar="S")
-    k.add_argument("--out", required=True, metavar="FILE.png")
-    p.set_defaults(run=_run_plot)
-
-
-def _run_plot(args: argparse.Namespace) -> int:
-    from exactrelu.bench.peers import method_names
-
-    if args.kind == "time":
-        path = plot_time(args.results, args.out)
-    elif args.kind == "gap":
-        path = plot_gap(args.results, args.out)
-    elif args.kind == "trace":
-        path = plot_trace(args.instance, args.out, args.time_limit)
-    else:
-        unknown = [m for m in args.methods if m not in method_names()]
-        if unknown:
-            raise InvalidInputError(
-                f"unknown method(s) {', '.join(unknown)}; use {', '.join(method_names())}"
-            )
-        path = plot_fit(args.instance, args.out, args.methods, args.time_limit)
-    print(f"wrote {path}")
-    return 0

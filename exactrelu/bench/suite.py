@@ -162,7 +162,7 @@ def parse_suite(text: str, base: Path | None = None, path: Path | None = None) -
         Unknown keys, missing instances or methods, patterns that match no file,
         unknown methods, or bad numbers; the message names the line.
     """
-    from exactrelu.bench.peers import method_names
+    from exactrelu.methods import METHODS
 
     base = base or Path.cwd()
     suite = Suite(path)
@@ -190,7 +190,7 @@ def parse_suite(text: str, base: Path | None = None, path: Path | None = None) -
                     raise InvalidInputError(f"{where}no .npz or .csv instance matches {pattern!r}")
                 suite.instances.extend(Path(m) for m in matches)
         elif key == "methods":
-            known = method_names()
+            known = list(METHODS)
             for value in values:
                 spec = parse_method(value, where)
                 if spec.name not in known:

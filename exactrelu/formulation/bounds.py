@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exactrelu.data import Problem
+from exactrelu.problem import Problem
 
 
 def preactivation_bounds(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +32,7 @@ class CutoffBounds:
 
     Every network of the class whose loss is at most ``threshold`` has
     ``lower_i <= z_i <= upper_i`` (bound tightening with an objective cutoff, see
-    :mod:`exactrelu.algorithms.branch_and_bound`). A model built with them keeps every
+    :mod:`exactrelu.methods.bnb`). A model built with them keeps every
     such network and may lose the others, so what it proves is
     ``min(its optimum, threshold)``.
 

@@ -29,7 +29,7 @@ Constraints (``L_i = -U_i``):
 * ``convexity[q, j]`` (``convexity_cuts=True``): ``a_kj <= Σ_l λ_l a_lj + B·ε`` whenever
   ``x_k = Σ_l λ_l x_l`` is a convex combination of other samples (each unit's activation
   is a convex function of x; ``ε`` covers floating-point leftovers). See
-  :mod:`~exactrelu.formulation.convexity`. Binary-free one-node samples keep
+  :mod:`~exactrelu.formulation.interpolation`. Binary-free one-node samples keep
   ``a_i >= max(0, z_i)`` only, but ``a = max(0, z)`` everywhere satisfies every row, so
   no network is cut off.
 * ``convex_sum[k, l]`` (two-layer, ``shape_rows=True``, same-sign cases only): the sum of
@@ -38,7 +38,7 @@ Constraints (``L_i = -U_i``):
   ``A_l >= A_k + slope[k]·(x_l - x_k)`` for every ordered pair ``k != l``, with
   ``slope[k, :] ∈ [-hB, hB]`` a subgradient at ``x_k`` (for the network,
   ``Σ_{j active at x_k} W_j``). With all output signs equal, ``f = ±A + c``, so these
-  are the constraints of convex regression (:mod:`~exactrelu.solver.shape_bound`): the
+  are the constraints of convex regression (:mod:`~exactrelu.convex.convex_regression`): the
   LP bound of the case is at least the best convex (concave) fit, where the big-M rows
   alone give 0. ``n (n - 1)`` rows; mixed-sign cases do not get them (each sign group's
   sum is convex too, but the difference of two fits anything). The MIP solver does not
@@ -73,12 +73,12 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
-from exactrelu.data import Problem
 from exactrelu.errors import InvalidInputError
-from exactrelu.fixed_pattern import loss_monotone_in_activation
 from exactrelu.formulation.bounds import CutoffBounds, preactivation_bounds
-from exactrelu.formulation.convexity import Interpolation, interpolations
-from exactrelu.network import Network, OneNodeNetwork, TwoLayerNetwork
+from exactrelu.formulation.interpolation import Interpolation, interpolations
+from exactrelu.network.losses import loss_monotone_in_activation
+from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
+from exactrelu.problem import Problem
 
 SQUARED_MODES = ("tangents", "quadratic")
 
@@ -289,6 +289,22 @@ class Formulation:
         return values
 
 
+def initial_tangent_points(problem: Problem) -> list[np.ndarray]:
+    """Residuals for the first tangent cuts of squared loss.
+
+    ``r̄ = y_i`` is exact for a network that predicts 0 on sample i (an inactive
+    one-node sample); a symmetric grid scaled by the spread of ``y`` keeps the first
+    MILP's bound from being trivially 0 where the fit is good.
+    """
+    y = problem.y
+    scale = max(float(np.std(y)), 1e-3)
+    points = [y.copy()]
+    for fraction in (0.1, 0.3, 1.0):
+        points.append(np.full_like(y, fraction * scale))
+        points.append(np.full_like(y, -fraction * scale))
+    return points
+
+
 def _build(
     problem: Problem,
     positive_units: int,
@@ -427,7 +443,7 @@ def build_one_node(
 
     ``cutoff_bounds`` tighten the big-M values and fix activations; the model then only
     keeps networks with a loss at most their threshold. ``convexity_cuts`` adds
-    :mod:`~exactrelu.formulation.convexity`'s cuts.
+    :mod:`~exactrelu.formulation.interpolation`'s cuts.
     """
     if problem.arch != "one-node":
         raise InvalidInputError(f"build_one_node needs a one-node problem, got {problem.arch}")
@@ -450,7 +466,7 @@ def build_two_layer(
 
     ``order_units`` adds the constraint ordering exchangeable units by activation count;
     by default they are left for the solver's symmetry detection (module docstring).
-    ``convexity_cuts`` adds :mod:`~exactrelu.formulation.convexity`'s cuts;
+    ``convexity_cuts`` adds :mod:`~exactrelu.formulation.interpolation`'s cuts;
     ``shape_rows`` the convex-regression rows of a same-sign case (module docstring).
     """
     if problem.arch != "two-layer":

@@ -1,0 +1,66 @@
+"""``exactrelu plot KIND ...``: PNG figures from benchmark results (needs matplotlib)."""
+
+from __future__ import annotations
+
+import argparse
+
+from exactrelu.errors import InvalidInputError
+
+KINDS = {
+    "time": "seconds against n per method (log-log; hollow: did not finish)",
+    "gap": "excess loss of gd and approx over the certified optimum, against n",
+    "trace": "best loss and proven bound against time during one mip solve",
+    "fit": "each method's network on a 1-D or 2-D instance",
+}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "plot",
+        help="write a PNG figure (needs matplotlib)",
+        description="Write a PNG figure. Kinds: "
+        + "; ".join(f"{kind}: {text}" for kind, text in KINDS.items())
+        + ".",
+    )
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind in ("time", "gap"):
+        k = kinds.add_parser(kind, help=KINDS[kind])
+        k.add_argument("results", metavar="RESULTS", help="results file of exactrelu bench")
+        k.add_argument("--out", required=True, metavar="FILE.png")
+    k = kinds.add_parser("trace", help=KINDS["trace"])
+    k.add_argument("instance", metavar="INSTANCE")
+    k.add_argument("--time-limit", type=float, default=60.0, metavar="S")
+    k.add_argument("--out", required=True, metavar="FILE.png")
+    k = kinds.add_parser("fit", help=KINDS["fit"])
+    k.add_argument("instance", metavar="INSTANCE")
+    k.add_argument(
+        "--methods",
+        default="mip,approx,gd",
+        metavar="LIST",
+        help="comma-separated methods (default mip,approx,gd)",
+    )
+    k.add_argument("--time-limit", type=float, default=60.0, metavar="S")
+    k.add_argument("--out", required=True, metavar="FILE.png")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from exactrelu.bench import plots
+    from exactrelu.methods import METHODS
+
+    if args.kind == "time":
+        path = plots.plot_time(args.results, args.out)
+    elif args.kind == "gap":
+        path = plots.plot_gap(args.results, args.out)
+    elif args.kind == "trace":
+        path = plots.plot_trace(args.instance, args.out, args.time_limit)
+    else:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown:
+            raise InvalidInputError(
+                f"unknown method(s) {', '.join(unknown)}; use {', '.join(METHODS)}"
+            )
+        path = plots.plot_fit(args.instance, args.out, methods, args.time_limit)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,79 @@
+"""Write the training MIP as LP or MPS files, so that it can be taken to other solvers.
+
+Two-layer networks need one model per output-sign case (``width + 1`` of them), so one
+file per case is written, ``NAME.p{k}.lp`` with ``k`` the number of +1 output weights;
+the optimum of the class is the smallest optimum over the files. Squared loss is
+written as the exact MIQP (quadratic objective; Pyomo's LP writer and the MPS
+``QUADOBJ`` section carry it) by default; ``squared="tangents"`` writes a MILP
+relaxation with tangent cuts at the initial residuals instead (a lower bound only) for
+solvers without MIQP.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from exactrelu.errors import InvalidInputError
+from exactrelu.formulation.model import build_formulations, initial_tangent_points
+from exactrelu.problem import Problem
+
+FORMATS = ("lp", "mps")
+SQUARED_EXPORT = ("quadratic", "tangents")
+
+
+def export_mip(
+    problem: Problem, path: str | Path, *, format: str = "lp", squared: str = "quadratic"
+) -> list[Path]:
+    """Write the training MIP of ``problem`` for other solvers.
+
+    Parameters
+    ----------
+    problem : Problem
+    path : str or Path
+        Output name; a suffix ``.lp``/``.mps`` is dropped. One-node: ``NAME.FORMAT``;
+        two-layer: ``NAME.p{k}.FORMAT`` for ``k = width, ..., 0`` positive output weights.
+    format : {"lp", "mps"}, default "lp"
+    squared : {"quadratic", "tangents"}, default "quadratic"
+        Squared loss only: the exact MIQP, or a MILP relaxation with tangent cuts at the
+        initial residuals (its optimum is a lower bound).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    if format not in FORMATS:
+        raise InvalidInputError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
+    if squared not in SQUARED_EXPORT:
+        raise InvalidInputError(
+            f"squared must be one of {', '.join(SQUARED_EXPORT)}; got {squared!r}"
+        )
+    path = Path(path)
+    if path.suffix.lower() in (".lp", ".mps"):
+        path = path.with_suffix("")
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"{path}: directory {path.parent} does not exist")
+    formulations = build_formulations(problem, squared=squared)
+    if problem.loss == "squared" and squared == "tangents":
+        for formulation in formulations:
+            for point in initial_tangent_points(problem):
+                formulation.add_tangents(point)
+    written = []
+    pyomo_log = logging.getLogger("pyomo.core")
+    level = pyomo_log.level
+    pyomo_log.setLevel(logging.ERROR)  # Pyomo warns about names like NAME.p2.lp
+    try:
+        for formulation in formulations:
+            tag = "" if problem.arch == "one-node" else f".p{formulation.positive_units}"
+            target = path.parent / f"{path.name}{tag}.{format}"
+            try:
+                formulation.model.write(
+                    str(target), format=format, io_options={"symbolic_solver_labels": True}
+                )
+            except OSError as exc:
+                raise InvalidInputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+            written.append(target)
+    finally:
+        pyomo_log.setLevel(level)
+    return written

@@ -1,0 +1,200 @@
+"""Training methods, side by side, and the one table that describes them.
+
+Every method is a function ``(problem, options, **method_options) -> Certificate``.
+:data:`METHODS` says for each whether it is exact (its certificate carries a proven
+bound), which architectures and losses it takes, and where it lives; ``exactrelu.solve``,
+``exactrelu compare`` and the benchmark harness all go through :func:`run_method`.
+
+* ``mip`` (:mod:`~exactrelu.methods.mip`): exact, the default; MILPs on HiGHS.
+* ``bnb`` (:mod:`~exactrelu.methods.bnb`): exact branch and bound over activation
+  patterns, one-node squared loss.
+* ``enumerate``: exact enumeration of activation patterns, polynomial in ``n`` for fixed
+  ``d`` (:mod:`~exactrelu.methods.enumerate`).
+* ``approx`` (:mod:`~exactrelu.methods.approx`): the ``O(n^k)`` approximation algorithm
+  with the proven ratio ``n/k``, one-node.
+* ``gd`` (:mod:`~exactrelu.methods.gd`): projected (sub)gradient descent with restarts.
+* ``scip``, ``gurobi``, ``highs-naive`` (:mod:`~exactrelu.methods.peers`): other solvers
+  on the plain big-M model, as independent oracles and benchmark peers.
+
+See docs/algorithms.md for how they work and what they guarantee.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from exactrelu.certificate import Certificate
+from exactrelu.errors import InvalidInputError
+from exactrelu.options import SolveOptions
+from exactrelu.problem import ARCHS, LOSSES, Problem
+
+MethodFunction = Callable[..., Certificate]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One training method: what it guarantees, what it takes, where it lives.
+
+    Attributes
+    ----------
+    name : str
+        The name ``exactrelu.solve(method=...)`` and ``--method`` take.
+    kind : {"exact", "heuristic", "peer"}
+        ``exact`` and ``peer`` certificates carry a proven bound; ``peer`` methods run
+        another solver (an optional dependency, ``extra``).
+    archs, losses : tuple of str
+        The problems it takes.
+    entry : str
+        ``"module:function"`` of the method function (imported when first used).
+    summary : str
+        One line for help texts.
+    extra : str or None
+        The pip extra that installs its optional dependency.
+    """
+
+    name: str
+    kind: str
+    archs: tuple[str, ...]
+    losses: tuple[str, ...]
+    entry: str
+    summary: str
+    extra: str | None = None
+
+    @property
+    def exact(self) -> bool:
+        """True when its certificates carry a proven lower bound."""
+        return self.kind in ("exact", "peer")
+
+    def function(self) -> MethodFunction:
+        module, name = self.entry.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def refusal(self, problem: Problem) -> str | None:
+        """Why this method does not take ``problem`` (None when it does)."""
+        if problem.arch not in self.archs:
+            return (
+                f"method '{self.name}' trains {' and '.join(self.archs)} networks only, "
+                f"not {problem.arch} (use method 'mip')"
+            )
+        if problem.loss not in self.losses:
+            return (
+                f"method '{self.name}' takes {' and '.join(self.losses)} loss only, "
+                f"not {problem.loss} (use method 'mip')"
+            )
+        return None
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "mip",
+            "exact",
+            ARCHS,
+            LOSSES,
+            "exactrelu.methods.mip:solve_mip",
+            "mixed-integer programming on HiGHS (default)",
+        ),
+        Method(
+            "bnb",
+            "exact",
+            ("one-node",),
+            ("squared",),
+            "exactrelu.methods.bnb:solve_branch_and_bound",
+            "branch and bound over activation patterns (one-node, squared loss)",
+        ),
+        Method(
+            "enumerate",
+            "exact",
+            ARCHS,
+            LOSSES,
+            "exactrelu.methods.enumerate:solve_enumerate",
+            "enumeration of activation patterns (small d)",
+        ),
+        Method(
+            "approx",
+            "heuristic",
+            ("one-node",),
+            LOSSES,
+            "exactrelu.methods.approx:solve_approx",
+            "the O(n^k) approximation algorithm, ratio n/k (one-node)",
+        ),
+        Method(
+            "gd",
+            "heuristic",
+            ARCHS,
+            LOSSES,
+            "exactrelu.methods.gd:solve_gd",
+            "projected (sub)gradient descent with restarts",
+        ),
+        Method(
+            "scip",
+            "peer",
+            ARCHS,
+            LOSSES,
+            "exactrelu.methods.peers.scip:solve_scip",
+            "SCIP on the plain big-M model",
+            extra="scip",
+        ),
+        Method(
+            "gurobi",
+            "peer",
+            ARCHS,
+            LOSSES,
+            "exactrelu.methods.peers.gurobi:solve_gurobi",
+            "Gurobi on the plain big-M model",
+            extra="gurobi",
+        ),
+        Method(
+            "highs-naive",
+            "peer",
+            ARCHS,
+            LOSSES,
+            "exactrelu.methods.peers.highs_naive:solve_highs_naive",
+            "HiGHS on the plain big-M model, without exactrelu's tightening",
+        ),
+    )
+}
+
+
+def available_methods() -> list[str]:
+    """exactrelu's own methods (``exactrelu.solve`` also takes the peers of :data:`METHODS`)."""
+    return [name for name, method in METHODS.items() if method.kind != "peer"]
+
+
+def method(name: str) -> Method:
+    """The :class:`Method` called ``name``, or :class:`InvalidInputError` listing the names."""
+    if name not in METHODS:
+        raise InvalidInputError(f"method must be one of {', '.join(METHODS)}; got {name!r}")
+    return METHODS[name]
+
+
+def run_method(
+    name: str, problem: Problem, options: SolveOptions, **method_options: Any
+) -> Certificate:
+    """Run method ``name`` on ``problem``: the one place methods are dispatched.
+
+    Raises :class:`InvalidInputError` when the method does not take the problem or an
+    option, before any work is done.
+    """
+    chosen = method(name)
+    refusal = chosen.refusal(problem)
+    if refusal is not None:
+        raise InvalidInputError(refusal)
+    function = chosen.function()
+    accepted = [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(method_options) - set(accepted))
+    if unknown:
+        raise InvalidInputError(
+            f"method '{name}' takes no option {', '.join(map(repr, unknown))}; "
+            f"its options: {', '.join(accepted) or 'none'}"
+        )
+    return function(problem, options, **method_options)

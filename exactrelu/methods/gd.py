@@ -1,0 +1,298 @@
+"""Projected (sub)gradient descent with seeded random restarts (method ``gd``).
+
+A heuristic baseline, in plain numpy. All restarts run in lockstep as one batched
+computation (the leading axis of every array is the restart).
+
+* Model: ``f(x) = Σ_j v_j max(0, θ_j·x̃) + c`` with ``θ_j = (W_j, b_j)``; a one-node
+  network is the case ``h = 1``, ``v = +1``, ``c = 0`` (not trained).
+* Objective: the mean loss (the sum divided by ``n``, which only rescales steps).
+  Gradient of the ReLU: ``1`` where ``z > 0``, else ``0`` (the usual subgradient),
+  so a unit active on no sample receives no gradient and stays *dead*.
+* Squared loss: gradient steps ``1/L`` with ``L = 2 (h λ_max(X̃ᵀX̃)/n + 1)``, an
+  upper bound on the smoothness of the loss on each fixed activation pattern.
+  Absolute and hinge loss: normalised subgradient steps of length
+  ``step · B / √(t + 1)``.
+* After each step the hidden weights are clipped into the box (projection).
+  Output signs ``v`` are fixed per restart: restart ``r`` of a two-layer network has
+  ``r mod (h + 1)`` positive signs, so every sign count is tried. ``c`` is free.
+* The best iterate of every restart is kept (subgradient steps are not monotone).
+  A restart stops when its best loss has not improved by a relative ``1e-10`` for
+  ``patience`` iterations; the run stops when all have.
+* Starting points, in order: ``options.warm_start`` if given, the ``approx``
+  solution if ``init="approx"`` (for two-layer: unit 0 gets the one-node ``approx``
+  fit, the other units start random), then random: ``W, b ~ N(0, 1/D)`` clipped
+  into the box, ``c`` the best constant (mean, median or ±1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from exactrelu.certificate import Certificate, Stop, make_certificate
+from exactrelu.convex.gram import augmented
+from exactrelu.errors import InvalidInputError
+from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, check_in_class
+from exactrelu.options import Deadline, SolveOptions
+from exactrelu.problem import Problem
+
+DEFAULT_RESTARTS = 10
+DEFAULT_MAX_ITER = 2000
+DEFAULT_INIT = "random"
+DEFAULT_STEP = 0.5  # absolute / hinge: first step length as a fraction of B
+DEFAULT_PATIENCE = 200
+INITS = ("random", "approx")
+
+
+def solve_gd(
+    problem: Problem,
+    options: SolveOptions,
+    *,
+    restarts: int = DEFAULT_RESTARTS,
+    max_iter: int = DEFAULT_MAX_ITER,
+    init: str = DEFAULT_INIT,
+    step: float = DEFAULT_STEP,
+    patience: int = DEFAULT_PATIENCE,
+) -> Certificate:
+    """Train by projected (sub)gradient descent from several starting points.
+
+    Parameters
+    ----------
+    problem : Problem
+    options : SolveOptions
+        ``seed`` seeds the random starts; ``warm_start`` is the first start;
+        ``time_limit`` stops the iterations (the best iterate so far is returned).
+    restarts : int, default 10
+        Number of starting points (including the warm start and the approx start).
+    max_iter : int, default 2000
+        Iterations per restart.
+    init : {"random", "approx"}, default "random"
+        ``"approx"`` makes the ``approx`` solution (``k = 1``) one of the starts.
+    step : float, default 0.5
+        Absolute and hinge loss: length of the first subgradient step, times ``B``.
+    patience : int, default 200
+        Iterations without relative improvement ``1e-10`` after which a restart stops.
+
+    Returns
+    -------
+    Certificate
+        Status ``feasible`` (``time_limit`` if cut short), no bound. ``details``:
+        ``restarts``, ``init``, ``iterations``, ``best_restart``, ``restart_losses``,
+        ``dead_units`` (indices of the returned network's units active on no sample),
+        ``dead_restarts`` (restarts that ended with every unit dead).
+    """
+    restarts = _check_int("restarts", restarts, 1)
+    max_iter = _check_int("max_iter", max_iter, 1)
+    patience = _check_int("patience", patience, 1)
+    if init not in INITS:
+        raise InvalidInputError(f"init must be one of {', '.join(INITS)}; got {init!r}")
+    if (
+        isinstance(step, bool)
+        or not isinstance(step, (int, float))
+        or not (0 < float(step) < float("inf"))
+    ):
+        raise InvalidInputError(f"step must be a positive finite number, got {step!r}")
+    deadline = Deadline(options.time_limit)
+    starts, sources = _starting_points(problem, options, restarts, init, deadline)
+    info, finals = _descend(problem, starts, float(step), max_iter, patience, deadline)
+    net = finals[0]
+    info["sources"] = sources
+    info["init"] = init
+    info["restarts"] = restarts
+    return make_certificate(
+        problem,
+        net,
+        bound=None,
+        stop=Stop.TIME_LIMIT if info.pop("timed_out") else Stop.FEASIBLE,
+        seconds=deadline.elapsed(),
+        method="gd",
+        rel_gap=options.rel_gap,
+        abs_gap=options.abs_gap,
+        details=info,
+    )
+
+
+def gd_restarts(
+    problem: Problem,
+    options: SolveOptions,
+    restarts: int | None = None,
+    deadline: Deadline | None = None,
+) -> list[Network]:
+    """Every restart's best network, best first (random starts; see :func:`solve_gd`).
+
+    ``deadline`` replaces ``options.time_limit``; searches pass one that also expires on
+    Ctrl-C (:class:`~exactrelu.methods.search.Budget`).
+    """
+    if deadline is None:
+        deadline = Deadline(options.time_limit)
+    starts, _ = _starting_points(
+        problem, options, restarts or DEFAULT_RESTARTS, DEFAULT_INIT, deadline
+    )
+    _, finals = _descend(
+        problem, starts, DEFAULT_STEP, DEFAULT_MAX_ITER, DEFAULT_PATIENCE, deadline
+    )
+    return finals
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _best_constant(y: np.ndarray, loss: str) -> float:
+    if loss == "squared":
+        return float(np.mean(y))
+    if loss == "absolute":
+        return float(np.median(y))
+    cands = np.array([-1.0, 0.0, 1.0])
+    return float(cands[np.argmin([np.sum(np.maximum(0.0, 1 - y * c)) for c in cands])])
+
+
+def _as_arrays(net: Network, problem: Problem) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(Θ (h, D), v (h,), c)`` of a network of the class."""
+    W, b = net.hidden_weights
+    Theta = np.column_stack([W, b]) if problem.bias else W.copy()
+    if isinstance(net, OneNodeNetwork):
+        return Theta, np.ones(1), 0.0
+    return Theta, net.v.copy(), float(net.c)
+
+
+def _starting_points(
+    problem: Problem, options: SolveOptions, restarts: int, init: str, deadline: Deadline
+):
+    """``(Θ (R, h, D), v (R, h), c (R,))`` and a label per start."""
+    rng = np.random.default_rng(options.seed)
+    h = problem.width
+    D = problem.d + (1 if problem.bias else 0)
+    B = problem.weight_bound
+    two = problem.arch == "two-layer"
+    c0 = _best_constant(problem.y, problem.loss) if two else 0.0
+    Theta = np.clip(rng.normal(0.0, 1.0 / np.sqrt(D), size=(restarts, h, D)), -B, B)
+    npos = np.arange(restarts) % (h + 1) if two else np.ones(restarts, int)
+    v = np.where(np.arange(h)[None, :] < npos[:, None], 1.0, -1.0)
+    c = np.full(restarts, c0)
+    sources = ["random"] * restarts
+    slot = 0
+    if options.warm_start is not None and slot < restarts:
+        net = check_in_class(options.warm_start, problem.arch, problem.d, h, B)
+        Theta[slot], v[slot], c[slot] = _as_arrays(net, problem)
+        sources[slot] = "warm_start"
+        slot += 1
+    if init == "approx" and slot < restarts:
+        from exactrelu.methods.approx import approx_one_node
+
+        one = problem if not two else _one_node_problem(problem)
+        net, _ = approx_one_node(one, k=1, deadline=deadline)
+        th, _, _ = _as_arrays(net, one)
+        Theta[slot, 0] = th[0]
+        if two:
+            v[slot, 0] = 1.0
+            c[slot] = 0.0
+        sources[slot] = "approx"
+    return (Theta, v, c), sources
+
+
+def _one_node_problem(problem: Problem) -> Problem:
+    return Problem(
+        problem.X,
+        problem.y,
+        loss=problem.loss,
+        weight_bound=problem.weight_bound,
+        bias=problem.bias,
+        name=problem.name,
+    )
+
+
+def _dloss(f: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    if loss == "squared":
+        return 2.0 * (f - y)
+    if loss == "absolute":
+        return np.sign(f - y)
+    return np.where(1.0 - y * f > 0, -y, 0.0)
+
+
+def _losses(f: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    if loss == "squared":
+        return np.sum((y - f) ** 2, axis=-1)
+    if loss == "absolute":
+        return np.sum(np.abs(y - f), axis=-1)
+    return np.sum(np.maximum(0.0, 1.0 - y * f), axis=-1)
+
+
+def _descend(
+    problem: Problem, starts, step: float, max_iter: int, patience: int, deadline: Deadline
+):
+    Theta, v, c = (a.copy() for a in starts)
+    Xt = augmented(problem)
+    y = problem.y
+    n = problem.n
+    loss = problem.loss
+    B = problem.weight_bound
+    R, h, _ = Theta.shape
+    two = problem.arch == "two-layer"
+    if loss == "squared":
+        lam = float(np.linalg.eigvalsh(Xt.T @ Xt / n)[-1])
+        lr = 1.0 / (2.0 * (h * lam + 1.0))
+    best_loss = np.full(R, np.inf)
+    best_Theta, best_c = Theta.copy(), c.copy()
+    last_gain = np.zeros(R, dtype=int)
+    running = np.ones(R, dtype=bool)
+    timed_out = False
+    it = 0
+    for it in range(max_iter + 1):
+        Z = np.einsum("nd,rhd->rnh", Xt, Theta)
+        A = np.maximum(Z, 0.0)
+        f = np.einsum("rnh,rh->rn", A, v) + c[:, None]
+        L = _losses(f, y, loss)
+        better = L < best_loss * (1 - 1e-10) - 1e-300
+        last_gain = np.where(better, 0, last_gain + 1)
+        improved = L < best_loss
+        best_loss = np.where(improved, L, best_loss)
+        best_Theta[improved] = Theta[improved]
+        best_c[improved] = c[improved]
+        running &= last_gain < patience
+        if it == max_iter or not running.any():
+            break
+        if deadline.expired():
+            timed_out = True
+            break
+        g = _dloss(f, y, loss) / n  # (R, n)
+        gz = g[:, :, None] * v[:, None, :] * (Z > 0)  # (R, n, h)
+        gTheta = np.einsum("rnh,nd->rhd", gz, Xt)
+        gc = g.sum(axis=1) if two else np.zeros(R)
+        if loss == "squared":
+            dT, dc = lr * gTheta, lr * gc
+        else:
+            norm = np.sqrt(np.sum(gTheta**2, axis=(1, 2)) + gc**2)
+            scale = step * B / np.sqrt(it + 1.0) / np.maximum(norm, 1e-300)
+            scale = np.where(norm > 0, scale, 0.0)
+            dT, dc = scale[:, None, None] * gTheta, scale * gc
+        run = running[:, None, None]
+        Theta = np.where(run, np.clip(Theta - dT, -B, B), Theta)
+        c = np.where(running, c - dc, c)
+    # best first; a stable sort puts the first best restart first, as argmin would
+    order = np.argsort(best_loss, kind="stable")
+    finals = [_network(best_Theta[k], v[k], float(best_c[k]), problem) for k in order]
+    r = int(order[0])
+    Zb = np.einsum("nd,rhd->rnh", Xt, best_Theta)
+    dead_restarts = int(np.sum(~(Zb > 0).any(axis=1).any(axis=1)))
+    info = {
+        "iterations": it,
+        "best_restart": r,
+        "restart_losses": [float(x) for x in best_loss],
+        "dead_units": finals[0].dead_units(problem.X),
+        "dead_restarts": dead_restarts,
+        "timed_out": timed_out,
+    }
+    return info, finals
+
+
+def _network(Theta: np.ndarray, v: np.ndarray, c: float, problem: Problem) -> Network:
+    d = problem.d
+    W = Theta[:, :d]
+    b = Theta[:, d] if problem.bias else np.zeros(Theta.shape[0])
+    if problem.arch == "one-node":
+        return OneNodeNetwork(W[0].copy(), float(b[0]))
+    return TwoLayerNetwork(W.copy(), b.copy(), v.copy(), c)

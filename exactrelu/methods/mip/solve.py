@@ -1,0 +1,164 @@
+"""``solve_mip``: the steps of method ``mip`` in order (see the package docstring)."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from exactrelu.certificate import Certificate, Stop
+from exactrelu.errors import InvalidInputError
+from exactrelu.formulation.bounds import CutoffBounds
+from exactrelu.formulation.model import build_formulations, initial_tangent_points
+from exactrelu.methods.heuristics import heuristic_start
+from exactrelu.methods.mip.case import SignCase
+from exactrelu.methods.mip.presolve import presolve_one_node, presolve_two_layer
+from exactrelu.methods.mip.schedule import solve_side_by_side, visit
+from exactrelu.methods.mip.settings import MipSettings
+from exactrelu.methods.mip.state import SearchState
+from exactrelu.methods.search import trap_interrupts
+from exactrelu.options import SolveOptions
+from exactrelu.problem import Problem
+
+
+def solve_mip(
+    problem: Problem,
+    options: SolveOptions,
+    *,
+    heuristic: bool = True,
+    presolve: bool = True,
+    settings: MipSettings | None = None,
+) -> Certificate:
+    """Certify the optimum of ``problem`` by MIP on HiGHS (see :mod:`exactrelu.methods.mip`).
+
+    Parameters
+    ----------
+    problem : Problem
+    options : SolveOptions
+    heuristic : bool, default True
+        Start from a gradient-descent network (a few seconds at most) polished on its
+        activation pattern; its loss becomes the first objective cutoff.
+    presolve : bool, default True
+        Before the MILPs: one-node squared loss runs the activation branch and bound,
+        two-layer networks with one feature enumerate activation patterns (each may
+        settle the instance alone). False: the MILPs only.
+    settings : MipSettings, optional
+        Tuning (default: the measured defaults of :class:`MipSettings`).
+
+    Returns
+    -------
+    Certificate
+        The best network found, with the proven bound; its status is ``optimal`` only
+        when the recomputed gap is within tolerance.
+    """
+    for name, value in (("heuristic", heuristic), ("presolve", presolve)):
+        if not isinstance(value, bool):
+            raise InvalidInputError(f"{name} must be True or False, got {value!r}")
+    if settings is not None and not isinstance(settings, MipSettings):
+        raise InvalidInputError(f"settings must be a MipSettings, got {type(settings).__name__}")
+    search = SearchState.start(problem, options, settings=settings or MipSettings())
+    stop: Stop | None = None
+    cases: list[SignCase] = []
+    presolved: dict[str, Any] = {}
+    side_by_side = 0
+    with trap_interrupts(search):
+        if heuristic:
+            heuristic_start(problem, options, search)
+            search.long_start_due = problem.arch == "two-layer"
+        cutoff_bounds = None
+        if presolve and problem.arch == "one-node" and problem.loss == "squared":
+            end, cutoff_bounds, presolved = presolve_one_node(search)
+            stop = end.stop()
+        elif presolve and problem.arch == "two-layer":
+            stop, presolved = presolve_two_layer(search)
+        if not presolved.get("closed"):
+            cases = _build_cases(search, cutoff_bounds)
+        build_seconds = search.deadline.elapsed()
+        stop, side_by_side = _solve_cases(cases, search, stop)
+        search.report(search.bound(), "finished", force=True, only_if_started=True)
+    details = _details(search, cases, presolved, build_seconds, side_by_side)
+    return search.certificate(search.bound(), stop or Stop.FINISHED, "mip", details)
+
+
+def _build_cases(search: SearchState, cutoff_bounds: CutoffBounds | None) -> list[SignCase]:
+    """The sign cases' MILPs, loaded into HiGHS, with their first tangents."""
+    problem, settings = search.problem, search.settings
+    squared = problem.loss == "squared"
+    # Convexity cuts pay for absolute and hinge loss, not for squared loss.
+    formulations = build_formulations(
+        problem, cutoff_bounds=cutoff_bounds, convexity_cuts=not squared
+    )
+    if (
+        squared
+        and problem.arch == "two-layer"
+        and problem.d >= settings.residual_segment_min_features
+        and search.best_loss > 0
+    ):
+        # (1 + 1e-9): the incumbent's own residuals, |r_i| <= √loss, stay inside
+        radius = math.sqrt(search.best_loss) * (1 + 1e-9) + 1e-12
+        for formulation in formulations:
+            formulation.add_residual_segments(radius, settings.residual_segment_steps)
+    cases = [SignCase(k, f, search) for k, f in enumerate(formulations)]
+    search.case_of = {case.key: case for case in cases}
+    search.shape_pruned = sum(case.prune_by_shape() for case in cases)
+    if squared:
+        points = initial_tangent_points(problem)
+        for case in cases:
+            for point in points:
+                case.add_tangents(point)
+    return cases
+
+
+def _solve_cases(
+    cases: list[SignCase], search: SearchState, stop: Stop | None
+) -> tuple[Stop | None, int]:
+    """Rounds until every case is closed or the search must stop; (reason, side by side)."""
+    options, settings = search.options, search.settings
+    # With several sign cases, a short first visit to each finds a good incumbent
+    # early; its cutoff then prunes most of the other cases' trees.
+    open_cases = [c for c in cases if not c.closed]
+    if stop is None and len(open_cases) > 1:
+        stop = visit(open_cases, search, settings.warmup_seconds)
+    open_cases = [c for c in cases if not c.closed]
+    workers = min(len(open_cases), options.threads or os.cpu_count() or 1)
+    side_by_side = workers if stop is None and workers > 1 else 0
+    if side_by_side:
+        stop = solve_side_by_side(open_cases, search, workers)
+    while stop is None and not search.closed() and any(not c.closed for c in cases):
+        stop = visit([c for c in cases if not c.closed], search, np.inf)
+    return stop, side_by_side
+
+
+def _details(
+    search: SearchState,
+    cases: list[SignCase],
+    presolved: dict[str, Any],
+    build_seconds: float,
+    side_by_side: int,
+) -> dict[str, Any]:
+    """What the solve did, for the certificate."""
+    details: dict[str, Any] = {
+        "cases": len(cases),
+        "mip_solves": search.mip_solves,
+        "nodes": search.nodes,
+        "pruned_by_cutoff": search.pruned,
+        "polished": search.polished,
+        "binaries": int(sum(len(c.formulation.model.s) for c in cases)),
+        "build_seconds": round(build_seconds, 3),
+        "cases_pruned_by_shape": search.shape_pruned,
+        "cases_side_by_side": side_by_side,
+        "incumbents_handed_to_running_milps": sum(c.user_solutions for c in cases),
+        "rounds_restarted_for_a_better_cutoff": sum(c.restarts for c in cases),
+        # per output-sign case (one-node: one): which case holds a time-limited solve back
+        "case_summary": [case.summary() for case in cases],
+    }
+    if search.problem.loss == "squared":
+        segments = [c.formulation.segments for c in cases if c.formulation.segments]
+        details["tangent_cuts"] = search.tangents
+        details["residual_segments"] = 2 * segments[0][1] if segments else 0
+        details["underestimated_solutions"] = search.spurious
+    if presolved:
+        details["presolve"] = presolved
+    return details

@@ -1,0 +1,204 @@
+"""What every exact search shares: the incumbent, its clock and progress lines, Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from enum import StrEnum
+
+import numpy as np
+
+from exactrelu.certificate import Certificate, Stop, make_certificate, relative_gap
+from exactrelu.convex.fixed_pattern import fit_fixed_pattern
+from exactrelu.errors import SolverError
+from exactrelu.network.networks import Network, check_in_class, zero_network
+from exactrelu.options import Deadline, SolveOptions
+from exactrelu.problem import Problem
+
+
+class StageEnd(StrEnum):
+    """How one stage of a search ended (a MILP solve, a presolve, a tree run)."""
+
+    FINISHED = "finished"  # its work is done
+    CAPPED = "capped"  # its own budget ran out: the search goes on without it
+    TIME_LIMIT = "time_limit"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+    def stop(self) -> Stop | None:
+        """The search's reason to stop after this stage (None: it may go on)."""
+        if self in (StageEnd.FINISHED, StageEnd.CAPPED):
+            return None
+        return Stop(self.value)
+
+
+def below_cutoff(cutoff: float, options: SolveOptions) -> float:
+    """What a search proves when nothing beats ``cutoff`` within its own tolerance.
+
+    Searches prune up to half the certificate's tolerance below the incumbent's loss
+    (the other half is left for recomputing the loss in float64).
+    """
+    return cutoff - (options.rel_gap / 2 * abs(cutoff) + options.abs_gap / 2)
+
+
+class Incumbent:
+    """The best network seen by a search, its clock, its interrupt flag, its progress lines."""
+
+    def __init__(
+        self, problem: Problem, options: SolveOptions, deadline: Deadline, start: Network
+    ) -> None:
+        self.problem = problem
+        self.options = options
+        self.deadline = deadline
+        self.best = start
+        self.best_loss = start.loss(problem.X, problem.y, problem.loss)
+        self.interrupted = False
+        self.last_progress = 0.0
+        self.polished = 0
+        # Searches may offer networks from several threads (sign cases solved side by side).
+        self.lock = threading.Lock()
+
+    @classmethod
+    def start(cls, problem: Problem, options: SolveOptions, **kwargs):
+        """A search of ``problem`` starting now: the clock runs, the incumbent is the zero
+        network of the class or ``options.warm_start`` when that is better."""
+        deadline = Deadline(options.time_limit)
+        incumbent = cls(
+            problem,
+            options,
+            deadline,
+            zero_network(problem.arch, problem.d, problem.width),
+            **kwargs,
+        )
+        if options.warm_start is not None:
+            incumbent.offer(
+                check_in_class(
+                    options.warm_start,
+                    problem.arch,
+                    problem.d,
+                    problem.width,
+                    problem.weight_bound,
+                )
+            )
+        return incumbent
+
+    @property
+    def loss(self) -> float:
+        return self.best_loss
+
+    def offer(self, network: Network) -> bool:
+        """Keep ``network`` if its recomputed loss beats the incumbent."""
+        loss = network.loss(self.problem.X, self.problem.y, self.problem.loss)
+        with self.lock:
+            if loss < self.best_loss:
+                self.best, self.best_loss = network, loss
+                return True
+            return False
+
+    def polish(
+        self, network: Network, signs: np.ndarray | None, free: np.ndarray | None
+    ) -> Network | None:
+        """The convex program with ``network``'s activation pattern fixed (an upper bound).
+
+        Offers the result and returns it; None when HiGHS fails on it (the incumbent
+        stays valid without polishing).
+        """
+        problem = self.problem
+        try:
+            polished, _ = fit_fixed_pattern(
+                problem, network.activation_pattern(problem.X), signs, free
+            )
+        except SolverError:
+            return None
+        with self.lock:
+            self.polished += 1
+        self.offer(polished)
+        return polished
+
+    def certificate(self, bound: float, stop: Stop, method: str, details: dict) -> Certificate:
+        """The certificate of the incumbent with this proven ``bound`` (status decided there)."""
+        return make_certificate(
+            self.problem,
+            self.best,
+            bound=bound,
+            stop=stop,
+            seconds=self.deadline.elapsed(),
+            method=method,
+            rel_gap=self.options.rel_gap,
+            abs_gap=self.options.abs_gap,
+            details=details,
+        )
+
+    def log(self, message: str) -> None:
+        """A line of the solver log (stderr), printed when ``options.log`` is set."""
+        if self.options.log:
+            print(message, file=sys.stderr, flush=True)
+
+    def progress_due(self) -> bool:
+        """Time for the next progress line (``options.progress`` seconds since the last)."""
+        every = self.options.progress
+        return every is not None and self.deadline.elapsed() - self.last_progress >= every
+
+    def report(
+        self, bound: float, note: str, force: bool = False, only_if_started: bool = False
+    ) -> None:
+        """Print a progress line on stderr every ``options.progress`` seconds.
+
+        ``only_if_started``: print only if an earlier line was printed (a closing line).
+        """
+        if self.options.progress is None or (only_if_started and self.last_progress == 0):
+            return
+        if not force and not self.progress_due():
+            return
+        now = self.deadline.elapsed()
+        self.last_progress = now
+        bound = min(bound, self.best_loss)
+        gap = relative_gap(self.best_loss, bound)
+        print(
+            f"[{now:8.1f} s] best loss {self.best_loss:.10g}  bound {bound:.10g}  "
+            f"gap {gap:.2e}  {note}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+@contextlib.contextmanager
+def trap_interrupts(incumbent: Incumbent) -> Iterator[None]:
+    """Turn Ctrl-C (SIGINT) and SIGTERM into the ``interrupted`` flag that searches poll.
+
+    Either way the search stops at its next check and returns its best network with the
+    bound proven so far (status ``interrupted``): a solve ended by ``kill`` or by a job
+    scheduler's time limit loses nothing either.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        incumbent.interrupted = True
+
+    signals = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class Budget(Deadline):
+    """A deadline of ``seconds`` (None: none of its own) that also expires when
+    ``incumbent``'s search must stop (Ctrl-C, SIGTERM or its time limit), so that
+    heuristics run inside a search stop with it."""
+
+    def __init__(self, incumbent: Incumbent, seconds: float | None = None) -> None:
+        super().__init__(seconds)
+        self.incumbent = incumbent
+
+    def remaining(self) -> float:
+        if self.incumbent.interrupted:
+            return 0.0
+        return min(super().remaining(), self.incumbent.deadline.remaining())

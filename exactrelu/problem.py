@@ -1,0 +1,185 @@
+"""The training problem: data, network class, loss and weight box, validated once.
+
+:class:`Problem` is the one entry point for input checks: every method, the command
+line and the estimators build one, so every later stage may assume clean input:
+
+* ``X`` is a finite float64 array of shape ``(n, d)`` with ``n >= 1`` and ``d >= 1``;
+* ``y`` is a finite float64 array of shape ``(n,)``;
+* hinge loss has labels exactly in ``{-1, +1}``;
+* the weight bound ``B`` is positive and finite, the width a positive integer.
+
+Each violation raises :class:`~exactrelu.errors.InvalidInputError` (a ``ValueError``)
+whose message names the offending row or column. The small ``check_*`` functions here
+are the shared checks of options elsewhere (solver options, method options, files).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from exactrelu.errors import InvalidInputError
+
+ARCHS = ("one-node", "two-layer")
+LOSSES = ("squared", "absolute", "hinge")
+DEFAULT_WEIGHT_BOUND = 2.0
+DEFAULT_ARCH = "one-node"
+DEFAULT_LOSS = "squared"
+DEFAULT_WIDTH = 2  # width of a two-layer network when none is given
+
+
+def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Return ``X`` and ``y`` as clean float64 arrays or raise ``InvalidInputError``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    source : str, default ""
+        Where the data came from (a file name), used in error messages.
+    """
+    where = f"{source}: " if source else ""
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{where}X is not numeric ({exc})") from None
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{where}y is not numeric ({exc})") from None
+    if X.ndim != 2:
+        raise InvalidInputError(
+            f"{where}X must be 2-D (n_samples, n_features), got shape {X.shape}"
+        )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise InvalidInputError(f"{where}y must be 1-D (n_samples,), got shape {y.shape}")
+    n, d = X.shape
+    if n < 1:
+        raise InvalidInputError(f"{where}no samples: X has 0 rows")
+    if d < 1:
+        raise InvalidInputError(f"{where}no features: X has 0 columns")
+    if y.shape[0] != n:
+        raise InvalidInputError(f"{where}y has {y.shape[0]} entries but X has {n} rows")
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        row, col = bad[0]
+        raise InvalidInputError(
+            f"{where}X has a non-finite value ({X[row, col]}) at row {row}, column {col}"
+        )
+    bad_y = np.flatnonzero(~np.isfinite(y))
+    if bad_y.size:
+        raise InvalidInputError(
+            f"{where}y has a non-finite value ({y[bad_y[0]]}) at row {bad_y[0]}"
+        )
+    return np.ascontiguousarray(X), np.ascontiguousarray(y)
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise ``InvalidInputError``."""
+    if value not in choices:
+        raise InvalidInputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def check_positive(name: str, value: Any, *, integer: bool = False) -> Any:
+    """Return ``value`` if it is a positive finite number (an int when ``integer``)."""
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be a positive number, got {value!r}")
+    if integer:
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}")
+        return int(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a positive number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """One training problem: data, architecture, loss and weight box.
+
+    The network class is fixed by ``arch`` (``"one-node"`` or ``"two-layer"``),
+    ``width`` (hidden units of a two-layer network; 1 for one-node) and ``bias``;
+    the weights range over the box of radius ``weight_bound`` (the two-layer output
+    bias ``c`` is free and the output weights are ±1, see SPEC §1). The objective is
+    the **sum** over samples of the per-sample ``loss``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    arch : {"one-node", "two-layer"}, default "one-node"
+    width : int, default 1 for one-node, 2 for two-layer
+    loss : {"squared", "absolute", "hinge"}, default "squared"
+    weight_bound : float, default 2.0
+        Radius ``B`` of the box ``|w_j| <= B``, ``|b| <= B``.
+    bias : bool, default True
+        Whether hidden units have a bias ``b``.
+    name : str, default ""
+        A label used in reports.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    arch: str = DEFAULT_ARCH
+    width: int | None = None
+    loss: str = DEFAULT_LOSS
+    weight_bound: float = DEFAULT_WEIGHT_BOUND
+    bias: bool = True
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        X, y = validate_arrays(self.X, self.y, source=self.name)
+        arch = check_choice("arch", self.arch, ARCHS)
+        loss = check_choice("loss", self.loss, LOSSES)
+        if arch == "one-node":
+            if self.width not in (None, 1):
+                raise InvalidInputError(
+                    f"width applies to two-layer networks only; a one-node network has width 1, "
+                    f"got width={self.width!r}"
+                )
+            width = 1
+        else:
+            width = check_positive(
+                "width", DEFAULT_WIDTH if self.width is None else self.width, integer=True
+            )
+        bound = check_positive("weight bound", self.weight_bound)
+        if loss == "hinge":
+            labels = np.flatnonzero((y != 1.0) & (y != -1.0))
+            if labels.size:
+                i = labels[0]
+                raise InvalidInputError(
+                    f"hinge loss needs labels exactly -1 or +1; y[{i}] = {y[i]:g}"
+                    + (f" in {self.name}" if self.name else "")
+                )
+        X.setflags(write=False)
+        y.setflags(write=False)
+        for key, value in (
+            ("X", X),
+            ("y", y),
+            ("arch", arch),
+            ("loss", loss),
+            ("width", width),
+            ("weight_bound", bound),
+            ("bias", bool(self.bias)),
+        ):
+            object.__setattr__(self, key, value)
+
+    @property
+    def n(self) -> int:
+        """Number of samples."""
+        return self.X.shape[0]
+
+    @property
+    def d(self) -> int:
+        """Number of features."""
+        return self.X.shape[1]
