@@ -29,6 +29,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
+from exactrelu.convex.tangents import AffineResiduals, tangent_rows
 from exactrelu.highs.matrix import INF, SparseRows, add_rows, pass_model
 from exactrelu.highs.quiet import quiet_highs
 from exactrelu.problem import Problem
@@ -92,12 +93,13 @@ def shape_constrained_bound(
         np.full(m, INF),
     )
     samples = np.arange(n)
+    residuals = AffineResiduals.of_columns(samples, y)  # r_i = y_i - f_i
     squared = problem.loss == "squared"
     if squared:
         scale = max(float(np.std(y)), 1e-3)
         points = [np.zeros(n)] + [np.full(n, f * scale) for f in (-1, -0.3, -0.1, 0.1, 0.3, 1)]
         for r in points:
-            _add_tangents(block, y, r, col_e)
+            block.extend(tangent_rows(r, col_e + samples, residuals))
     elif problem.loss == "absolute":  # e_i >= |y_i - f_i|
         for s in (1.0, -1.0):
             block.add(
@@ -130,20 +132,5 @@ def shape_constrained_bound(
         t = np.asarray(highs.getSolution().col_value[col_e:])
         if np.all(r**2 - t <= OA_TOLERANCE * np.maximum(1.0, r**2)):
             break  # the tangents are tight at the LP's solution: it is the QP's optimum
-        cuts = SparseRows()
-        _add_tangents(cuts, y, r, col_e)
-        add_rows(highs, cuts)
+        add_rows(highs, tangent_rows(r, col_e + samples, residuals))
     return max(0.0, value)
-
-
-def _add_tangents(block: SparseRows, y: np.ndarray, r: np.ndarray, col_e: int) -> None:
-    """Rows ``t_i + 2 r̄_i f_i >= 2 r̄_i y_i - r̄_i²`` (``t_i >= 2 r̄_i (y_i - f_i) - r̄_i²``)."""
-    n = y.size
-    samples = np.arange(n)
-    block.add(
-        np.r_[samples, samples],
-        np.r_[samples, col_e + samples],
-        np.r_[2.0 * r, np.ones(n)],
-        2.0 * r * y - r * r,
-        INF,
-    )

@@ -26,6 +26,7 @@ import highspy
 import numpy as np
 
 from exactrelu.convex.gram import fit_one_node_pattern, fit_two_layer_pattern
+from exactrelu.convex.tangents import AffineResiduals, tangent_rows
 from exactrelu.errors import SolverError
 from exactrelu.highs.matrix import INF, SparseRows, add_rows, pass_model
 from exactrelu.highs.quiet import quiet_highs
@@ -141,16 +142,9 @@ def rescue_squared_pattern(
     residuals = problem.y - network.predict(problem.X)
     samples = np.arange(n)
     bound = 0.0
+    residual_columns = AffineResiduals.free_columns(r + samples)
     for _ in range(rounds):
-        tangents = SparseRows()  # t_i - 2 r̄_i r_i >= -r̄_i²
-        tangents.add(
-            np.r_[samples, samples],
-            np.r_[t + samples, r + samples],
-            np.r_[np.ones(n), -2.0 * residuals],
-            -(residuals**2),
-            INF,
-        )
-        add_rows(lp, tangents)
+        add_rows(lp, tangent_rows(residuals, t + samples, residual_columns))
         lp.run()
         if lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None

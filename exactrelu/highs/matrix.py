@@ -33,6 +33,11 @@ class SparseRows:
         self.upper.append(np.broadcast_to(np.asarray(upper, float), lower.shape).copy())
         self.count += lower.size
 
+    def extend(self, other: SparseRows) -> None:
+        """Append the rows of ``other`` after this block's rows."""
+        if other.count:
+            self.add(*other.arrays())
+
     def arrays(self):
         if not self.rows:
             empty = np.zeros(0)
