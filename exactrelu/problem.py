@@ -86,6 +86,13 @@ def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def check_int(name: str, value: Any, *, minimum: int) -> int:
+    """Return ``value`` as an int if it is an integer ``>= minimum`` (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def check_positive(name: str, value: Any, *, integer: bool = False) -> Any:
     """Return ``value`` if it is a positive finite number (an int when ``integer``)."""
     if isinstance(value, bool):

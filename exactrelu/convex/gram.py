@@ -24,6 +24,7 @@ import numpy as np
 from exactrelu.errors import SolverError
 from exactrelu.highs.matrix import INF, SparseRows, pass_model
 from exactrelu.highs.quiet import quiet_highs
+from exactrelu.network.losses import loss_at_zero
 from exactrelu.network.networks import OneNodeNetwork, TwoLayerNetwork
 from exactrelu.problem import Problem
 
@@ -267,7 +268,7 @@ def fit_one_node_pattern(
     ina = ~active & ~free
     D = Xt.shape[1]
     lo, hi = box(problem)
-    const = float(np.sum(_loss_at_zero(y[ina], problem.loss)))
+    const = float(np.sum(loss_at_zero(y[ina], problem.loss)))
     rows = [
         Rows(Xt[act], np.zeros(act.sum()), np.full(act.sum(), INF)),
         Rows(Xt[ina], np.full(ina.sum(), -INF), np.zeros(ina.sum())),
@@ -329,11 +330,3 @@ def two_layer_from_beta(beta: np.ndarray, signs: np.ndarray, problem: Problem) -
     d = problem.d
     b = thetas[:, d].copy() if problem.bias else np.zeros(h)
     return TwoLayerNetwork(thetas[:, :d].copy(), b, np.asarray(signs, float), float(beta[-1]))
-
-
-def _loss_at_zero(y: np.ndarray, loss: str) -> np.ndarray:
-    if loss == "squared":
-        return y**2
-    if loss == "absolute":
-        return np.abs(y)
-    return np.maximum(0.0, 1.0 - y * 0.0)

@@ -66,12 +66,12 @@ from exactrelu.convex.gram import (
     one_node_from_theta,
     solve_convex,
 )
-from exactrelu.errors import InvalidInputError, SolverError
+from exactrelu.errors import SolverError
 from exactrelu.highs.quiet import quiet_highs
-from exactrelu.network.losses import loss_monotone_in_activation
+from exactrelu.network.losses import loss_at_zero, loss_monotone_in_activation
 from exactrelu.network.networks import OneNodeNetwork, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
-from exactrelu.problem import Problem
+from exactrelu.problem import Problem, check_int
 
 DEFAULT_K = 1
 """Default ``k``: ratio ``n``; one surrogate program, at most ~log₂ n capped ones, polishing."""
@@ -110,8 +110,8 @@ def solve_approx(
         ``guarantee_holds``, ``implied_lower_bound`` (``loss · k'/n``, a lower bound on
         the optimum when the guarantee holds), ``programs``, ``source``.
     """
-    k = _check_int("k", k, minimum=1)
-    polish = _check_int("polish", polish, minimum=0)
+    k = check_int("k", k, minimum=1)
+    polish = check_int("polish", polish, minimum=0)
     deadline = Deadline(options.time_limit)
     highs = quiet_highs(threads=options.threads, seed=options.seed)
     extra = []
@@ -145,12 +145,6 @@ def solve_approx(
         abs_gap=options.abs_gap,
         details=details,
     )
-
-
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @dataclass
@@ -235,7 +229,7 @@ class _Run:
             ],
             "free_Z": Xt[free],
             "free_y": y[free],
-            "offset": float(np.sum(_loss_at_zero(y[ina], loss))),
+            "offset": float(np.sum(loss_at_zero(y[ina], loss))),
             "s_weight": weight,
         }
         if weight == 0:  # every sample guessed: a plain fixed-pattern program
@@ -315,7 +309,7 @@ class _Run:
                     rows=[Rows(Xt[ina], np.full(ina.sum(), -INF), np.zeros(ina.sum()))],
                     free_Z=Xt[free],
                     free_y=y[free],
-                    offset=float(np.sum(_loss_at_zero(y[ina], self.loss))),
+                    offset=float(np.sum(loss_at_zero(y[ina], self.loss))),
                 )
                 if out is not None:
                     self.offer(one_node_from_theta(out[0], self.problem), "surrogate")
@@ -384,11 +378,3 @@ def approx_one_node(
     run.family_a(k)
     run.polish(polish)
     return run.best_net, run.info
-
-
-def _loss_at_zero(y: np.ndarray, loss: str) -> np.ndarray:
-    if loss == "squared":
-        return y**2
-    if loss == "absolute":
-        return np.abs(y)
-    return np.ones_like(y)

@@ -40,7 +40,7 @@ also the largest possible number for any arrangement of that size and rank.
 The sweep is vectorised over batches of pivot sets; consumers either materialise
 sign vectors (:func:`group_chambers`, small problems) or accumulate sufficient
 statistics along the sweep with prefix sums (exact enumeration of large one-node
-problems, :mod:`exactrelu.methods.enumerate`).
+problems, :mod:`exactrelu.methods.enumerate_one_node`).
 """
 
 from __future__ import annotations

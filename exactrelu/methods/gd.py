@@ -26,16 +26,15 @@ computation (the leading axis of every array is the restart).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from exactrelu.certificate import Certificate, Stop, make_certificate
 from exactrelu.convex.gram import augmented
 from exactrelu.errors import InvalidInputError
+from exactrelu.network.losses import best_constant, loss_gradient, per_sample_loss
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, check_in_class
 from exactrelu.options import Deadline, SolveOptions
-from exactrelu.problem import Problem
+from exactrelu.problem import Problem, check_int
 
 DEFAULT_RESTARTS = 10
 DEFAULT_MAX_ITER = 2000
@@ -82,9 +81,9 @@ def solve_gd(
         ``dead_units`` (indices of the returned network's units active on no sample),
         ``dead_restarts`` (restarts that ended with every unit dead).
     """
-    restarts = _check_int("restarts", restarts, 1)
-    max_iter = _check_int("max_iter", max_iter, 1)
-    patience = _check_int("patience", patience, 1)
+    restarts = check_int("restarts", restarts, minimum=1)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    patience = check_int("patience", patience, minimum=1)
     if init not in INITS:
         raise InvalidInputError(f"init must be one of {', '.join(INITS)}; got {init!r}")
     if (
@@ -135,21 +134,6 @@ def gd_restarts(
     return finals
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _best_constant(y: np.ndarray, loss: str) -> float:
-    if loss == "squared":
-        return float(np.mean(y))
-    if loss == "absolute":
-        return float(np.median(y))
-    cands = np.array([-1.0, 0.0, 1.0])
-    return float(cands[np.argmin([np.sum(np.maximum(0.0, 1 - y * c)) for c in cands])])
-
-
 def _as_arrays(net: Network, problem: Problem) -> tuple[np.ndarray, np.ndarray, float]:
     """``(Θ (h, D), v (h,), c)`` of a network of the class."""
     W, b = net.hidden_weights
@@ -168,7 +152,7 @@ def _starting_points(
     D = problem.d + (1 if problem.bias else 0)
     B = problem.weight_bound
     two = problem.arch == "two-layer"
-    c0 = _best_constant(problem.y, problem.loss) if two else 0.0
+    c0 = best_constant(problem.y, problem.loss) if two else 0.0
     Theta = np.clip(rng.normal(0.0, 1.0 / np.sqrt(D), size=(restarts, h, D)), -B, B)
     npos = np.arange(restarts) % (h + 1) if two else np.ones(restarts, int)
     v = np.where(np.arange(h)[None, :] < npos[:, None], 1.0, -1.0)
@@ -205,22 +189,6 @@ def _one_node_problem(problem: Problem) -> Problem:
     )
 
 
-def _dloss(f: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
-    if loss == "squared":
-        return 2.0 * (f - y)
-    if loss == "absolute":
-        return np.sign(f - y)
-    return np.where(1.0 - y * f > 0, -y, 0.0)
-
-
-def _losses(f: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
-    if loss == "squared":
-        return np.sum((y - f) ** 2, axis=-1)
-    if loss == "absolute":
-        return np.sum(np.abs(y - f), axis=-1)
-    return np.sum(np.maximum(0.0, 1.0 - y * f), axis=-1)
-
-
 def _descend(
     problem: Problem, starts, step: float, max_iter: int, patience: int, deadline: Deadline
 ):
@@ -245,7 +213,7 @@ def _descend(
         Z = np.einsum("nd,rhd->rnh", Xt, Theta)
         A = np.maximum(Z, 0.0)
         f = np.einsum("rnh,rh->rn", A, v) + c[:, None]
-        L = _losses(f, y, loss)
+        L = per_sample_loss(y, f, loss).sum(axis=-1)
         better = L < best_loss * (1 - 1e-10) - 1e-300
         last_gain = np.where(better, 0, last_gain + 1)
         improved = L < best_loss
@@ -258,7 +226,7 @@ def _descend(
         if deadline.expired():
             timed_out = True
             break
-        g = _dloss(f, y, loss) / n  # (R, n)
+        g = loss_gradient(y, f, loss) / n  # (R, n)
         gz = g[:, :, None] * v[:, None, :] * (Z > 0)  # (R, n, h)
         gTheta = np.einsum("rnh,nd->rhd", gz, Xt)
         gc = g.sum(axis=1) if two else np.zeros(R)

@@ -12,8 +12,9 @@ from enum import StrEnum
 import numpy as np
 
 from exactrelu.certificate import Certificate, Stop, make_certificate, relative_gap
-from exactrelu.convex.fixed_pattern import fit_fixed_pattern
+from exactrelu.convex.fixed_pattern import fit_fixed_pattern, rescue_squared_pattern
 from exactrelu.errors import SolverError
+from exactrelu.highs.quiet import quiet_highs
 from exactrelu.network.networks import Network, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.problem import Problem
@@ -89,9 +90,13 @@ class Incumbent:
     def loss(self) -> float:
         return self.best_loss
 
-    def offer(self, network: Network) -> bool:
-        """Keep ``network`` if its recomputed loss beats the incumbent."""
-        loss = network.loss(self.problem.X, self.problem.y, self.problem.loss)
+    def offer(self, network: Network, loss: float | None = None) -> bool:
+        """Keep ``network`` if its loss beats the incumbent.
+
+        ``loss``: the network's loss recomputed in float64, when the caller has it.
+        """
+        if loss is None:
+            loss = network.loss(self.problem.X, self.problem.y, self.problem.loss)
         with self.lock:
             if loss < self.best_loss:
                 self.best, self.best_loss = network, loss
@@ -202,3 +207,100 @@ class Budget(Deadline):
         if self.incumbent.interrupted:
             return 0.0
         return min(super().remaining(), self.incumbent.deadline.remaining())
+
+
+class PatternSearch:
+    """What a search over activation patterns has proven, pattern by pattern.
+
+    Each pattern's convex program (the network with that activation pattern fixed) either
+    is solved (its optimum bounds every network of the pattern) or skipped because a lower
+    bound already shows it cannot beat the incumbent. The optimum is at least the
+    smallest of the incumbent's loss, the solved values and the skipped bounds, when
+    every pattern has been examined.
+
+    Parameters
+    ----------
+    problem : Problem
+    options : SolveOptions
+    deadline : Deadline
+        Any object with ``expired()``.
+    incumbent : Incumbent, optional
+        Shared with an enclosing search; default: a new one from the zero network.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        options: SolveOptions,
+        deadline: Deadline,
+        incumbent: Incumbent | None = None,
+    ) -> None:
+        self.problem = problem
+        self.options = options
+        self.deadline = deadline
+        if incumbent is None:
+            start = zero_network(problem.arch, problem.d, problem.width)
+            incumbent = Incumbent(problem, options, deadline, start)
+        self.incumbent = incumbent
+        self.skipped_bound = np.inf  # least (bound - margin) of a skipped pattern
+        self.solved_bound = np.inf  # least proven value of a processed pattern
+        self.timed_out = False
+        self.counts: dict[str, int] = {}
+        self.highs = quiet_highs(threads=options.threads, seed=options.seed)
+
+    @property
+    def best(self) -> float:
+        """The incumbent's loss."""
+        return self.incumbent.best_loss
+
+    @property
+    def best_net(self) -> Network:
+        return self.incumbent.best
+
+    def offer(self, net: Network, value: float | None = None) -> float:
+        """Offer ``net`` to the incumbent; its loss."""
+        if value is None:
+            value = net.loss(self.problem.X, self.problem.y, self.problem.loss)
+        self.incumbent.offer(net, value)
+        return value
+
+    def tol(self) -> float:
+        """Half the optimality tolerance at the incumbent: prune against ``best - tol``."""
+        return 0.5 * max(self.options.rel_gap * abs(self.best), self.options.abs_gap)
+
+    def count(self, key: str, k: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + k
+
+    def bound(self) -> float:
+        """What is proven once every pattern has been examined."""
+        return min(self.best, self.skipped_bound, self.solved_bound)
+
+    def fit_pattern(self, pattern, signs, free, lb: float) -> None:
+        """Solve one fixed-pattern program, offer its network, and record what it proves.
+
+        ``lb`` is a bound already known for the pattern. With free samples the program is
+        a relaxation of the pattern, so its optimum (= the loss of its network, up to the
+        solver's tolerance) bounds the pattern too. If HiGHS fails on it (after
+        :func:`~exactrelu.convex.fixed_pattern.fit_fixed_pattern`'s own fallback), the
+        reused HiGHS instance is replaced and only ``lb`` is kept, or for squared loss the
+        better of ``lb`` and the bound of
+        :func:`~exactrelu.convex.fixed_pattern.rescue_squared_pattern`, whose network is
+        offered.
+        """
+        try:
+            net, value = fit_fixed_pattern(self.problem, pattern, signs, free, highs=self.highs)
+        except SolverError:
+            self.highs = quiet_highs(threads=self.options.threads, seed=self.options.seed)
+            self.count("solver_failures")
+            rescued = None
+            if self.problem.loss == "squared":
+                rescued = rescue_squared_pattern(self.problem, pattern, signs, free)
+            if rescued is not None:
+                self.count("rescued")
+                self.offer(rescued[0])
+                lb = max(lb, rescued[1])
+            self.solved_bound = min(self.solved_bound, lb)
+            return
+        self.count("convex_solves")
+        self.offer(net, value)
+        self.solved_bound = min(self.solved_bound, max(value, lb))

@@ -11,14 +11,13 @@ MILP is built, or make the MILPs smaller.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
 from exactrelu.certificate import Stop
 from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.methods.bnb import OneNodeBranchAndBound
-from exactrelu.methods.enumerate import TwoLayerEnumeration
+from exactrelu.methods.enumerate_two_layer import TwoLayerEnumeration
 from exactrelu.methods.mip.state import PRESOLVE_KEY, SearchState
 from exactrelu.methods.search import Budget, StageEnd
 
@@ -70,7 +69,7 @@ def presolve_one_node(search: SearchState) -> tuple[StageEnd, CutoffBounds | Non
 def presolve_two_layer(search: SearchState) -> tuple[Stop | None, dict[str, Any]]:
     """Two-layer with d = 1: enumerate activation patterns instead of building MILPs.
 
-    Runs :class:`~exactrelu.methods.enumerate.TwoLayerEnumeration` from the
+    Runs :class:`~exactrelu.methods.enumerate_two_layer.TwoLayerEnumeration` from the
     incumbent when it has at most ``settings.enumeration_presolve_combinations`` pattern
     tuples to examine. When it finishes, its bound is the result (``closed``); stopped by
     the clock or the user, its best network stands with bound 0. Returns the search's
@@ -80,22 +79,16 @@ def presolve_two_layer(search: SearchState) -> tuple[Stop | None, dict[str, Any]
     problem = search.problem
     if problem.d != 1:
         return None, {}
-    options = dataclasses.replace(search.options, warm_start=search.best)
-    offered = [search.best_loss]
 
     def report(enumeration: TwoLayerEnumeration) -> None:
-        if enumeration.best < offered[0]:  # offer only improvements (a loss each)
-            offered[0] = enumeration.best
-            search.offer(enumeration.best_net)
         search.report(0.0, "(presolve: enumerating activation patterns)")
 
     enumeration = TwoLayerEnumeration(
-        problem, options, Budget(search), math.inf, on_progress=report
+        problem, search.options, Budget(search), math.inf, on_progress=report, incumbent=search
     )
     if enumeration.n_combinations > search.settings.enumeration_presolve_combinations:
         return None, {}
     enumeration.run()
-    search.offer(enumeration.best_net)
     info = {"method": "enumerate", **enumeration.details(), "closed": True}
     info["seconds"] = round(search.deadline.elapsed(), 3)
     search.log(
