@@ -154,7 +154,13 @@ def rescue_squared_pattern(
 
 
 class _ResidualForm:
-    """The fixed-pattern program in residual form, as HiGHS arrays (columns below)."""
+    """The fixed-pattern program in residual form, as HiGHS arrays.
+
+    Columns: ``W`` (h·d) | ``b`` (h) | ``c`` (two-layer) | one loss variable per sample
+    (the residual for squared loss, the epigraph for absolute and hinge) | the activation
+    ``a_i`` of each free sample. Rows: the pattern's sign rows, ``a_i >= z_i`` for free
+    samples, then the loss rows (squared: ``r_i + f_i = y_i``).
+    """
 
     def __init__(
         self,
@@ -164,116 +170,114 @@ class _ResidualForm:
         free: np.ndarray | None,
     ) -> None:
         self.problem = problem
-        X, y = problem.X, problem.y
-        n, d = X.shape
-        h = problem.width
+        n, h = problem.n, problem.width
         two_layer = problem.arch == "two-layer"
-        S = np.asarray(pattern, bool).reshape(n, h)
-        v = np.ones(h) if (signs is None or not two_layer) else np.asarray(signs, float)
-        free = np.zeros(n, bool) if (free is None or two_layer) else np.asarray(free, bool)
-        B = problem.weight_bound
+        self.pattern = np.asarray(pattern, bool).reshape(n, h)
+        self.signs = np.ones(h) if (signs is None or not two_layer) else np.asarray(signs, float)
+        self.free = np.zeros(n, bool) if (free is None or two_layer) else np.asarray(free, bool)
+        self.xb = np.column_stack([problem.X, np.ones(n)])  # coefficients of (W_j, b_j) in z_ij
+        self._columns()
+        self.block = SparseRows()
+        self._sign_rows()
+        self._free_rows()
+        self._loss_rows(*self._prediction())
 
-        # columns: W (h*d) | b (h) | c (two-layer) | loss vars (n) | a for free samples
-        n_theta = h * d + h + (1 if two_layer else 0)
-        free_idx = np.flatnonzero(free)
-        col_loss = n_theta
-        col_a = col_loss + n
-        num_col = col_a + free_idx.size
-        lower = np.full(num_col, -INF)
-        upper = np.full(num_col, INF)
+    def _columns(self) -> None:
+        problem = self.problem
+        n, d, h, B = problem.n, problem.d, problem.width, problem.weight_bound
+        self.n_theta = h * d + h + (1 if problem.arch == "two-layer" else 0)
+        self.col_loss = self.n_theta
+        self.col_a = self.col_loss + n
+        self.num_col = self.col_a + int(self.free.sum())
+        lower = np.full(self.num_col, -INF)
+        upper = np.full(self.num_col, INF)
         lower[: h * d + h] = -B
         upper[: h * d + h] = B
         if not problem.bias:
             lower[h * d : h * d + h] = 0.0
             upper[h * d : h * d + h] = 0.0
         if problem.loss != "squared":
-            lower[col_loss : col_loss + n] = 0.0
-        lower[col_a:] = 0.0
-        cost = np.zeros(num_col)
-        hess = None
+            lower[self.col_loss : self.col_loss + n] = 0.0
+        lower[self.col_a :] = 0.0
+        self.cost = np.zeros(self.num_col)
+        self.hess = None
         if problem.loss == "squared":
-            hess = np.zeros(num_col)
-            hess[col_loss : col_loss + n] = 2.0
+            self.hess = np.zeros(self.num_col)
+            self.hess[self.col_loss : self.col_loss + n] = 2.0
         else:
-            cost[col_loss : col_loss + n] = 1.0
+            self.cost[self.col_loss : self.col_loss + n] = 1.0
+        self.lower, self.upper = lower, upper
 
-        block = SparseRows()
-        z_cols = np.concatenate([np.arange(d), [h * d]])  # W_0 then b_0; shifted per unit
-        xb = np.column_stack([X, np.ones(n)])  # coefficients of (W_j, b_j) in z_ij
-        # sign rows z_ij >= 0 (active) or <= 0 (inactive), skipping free samples
-        fixed = np.flatnonzero(~free)
-        for j in range(h):
-            cols_j = z_cols + np.r_[np.full(d, j * d), j]
+    def _unit_columns(self, j: int) -> np.ndarray:
+        """The columns of ``(W_j, b_j)``."""
+        d = self.problem.d
+        return np.r_[j * d + np.arange(d), self.problem.width * d + j]
+
+    def _sign_rows(self) -> None:
+        """``z_ij >= 0`` where unit j is active on sample i, ``<= 0`` where inactive
+        (free samples have none)."""
+        d = self.problem.d
+        fixed = np.flatnonzero(~self.free)
+        S = self.pattern
+        for j in range(self.problem.width):
             m = fixed.size
-            block.add(
+            self.block.add(
                 np.repeat(np.arange(m), d + 1),
-                np.tile(cols_j, m),
-                xb[fixed].ravel(),
+                np.tile(self._unit_columns(j), m),
+                self.xb[fixed].ravel(),
                 np.where(S[fixed, j], 0.0, -INF),
                 np.where(S[fixed, j], INF, 0.0),
             )
-        # free samples: a_i - z_i >= 0
-        if free_idx.size:
-            m = free_idx.size
-            block.add(
-                np.concatenate([np.repeat(np.arange(m), d + 1), np.arange(m)]),
-                np.concatenate([np.tile(z_cols, m), col_a + np.arange(m)]),
-                np.concatenate([-xb[free_idx].ravel(), np.ones(m)]),
-                np.zeros(m),
-                INF,
-            )
-        # prediction f_i as (cols, coefs) per sample, then the loss rows
-        f_rows, f_cols, f_vals = [], [], []
-        for j in range(h):
-            active = np.flatnonzero(S[:, j] & ~free)
-            cols_j = z_cols + np.r_[np.full(d, j * d), j]
-            f_rows.append(np.repeat(active, d + 1))
-            f_cols.append(np.tile(cols_j, active.size))
-            f_vals.append(v[j] * xb[active].ravel())
-        if two_layer:
-            f_rows.append(np.arange(n))
-            f_cols.append(np.full(n, h * d + h))
-            f_vals.append(np.ones(n))
-        if free_idx.size:
-            f_rows.append(free_idx)
-            f_cols.append(col_a + np.arange(free_idx.size))
-            f_vals.append(np.ones(free_idx.size))
-        f_rows, f_cols, f_vals = map(np.concatenate, (f_rows, f_cols, f_vals))
-        loss_col = col_loss + np.arange(n)
-        if problem.loss == "squared":  # r_i + f_i = y_i
-            block.add(
-                np.r_[f_rows, np.arange(n)],
-                np.r_[f_cols, loss_col],
-                np.r_[f_vals, np.ones(n)],
-                y,
-                y,
-            )
-        elif problem.loss == "absolute":  # e_i + f_i >= y_i and e_i - f_i >= -y_i
-            block.add(
-                np.r_[f_rows, np.arange(n)],
-                np.r_[f_cols, loss_col],
-                np.r_[f_vals, np.ones(n)],
-                y,
-                INF,
-            )
-            block.add(
-                np.r_[f_rows, np.arange(n)],
-                np.r_[f_cols, loss_col],
-                np.r_[-f_vals, np.ones(n)],
-                -y,
-                INF,
-            )
-        else:  # hinge: e_i + y_i f_i >= 1
-            block.add(
-                np.r_[f_rows, np.arange(n)],
-                np.r_[f_cols, loss_col],
-                np.r_[y[f_rows] * f_vals, np.ones(n)],
-                np.ones(n),
-                INF,
-            )
 
-        self.cost, self.lower, self.upper, self.hess, self.block = cost, lower, upper, hess, block
-        self.num_col, self.col_loss, self.n_theta, self.signs = num_col, col_loss, n_theta, v
+    def _free_rows(self) -> None:
+        """``a_i - z_i >= 0`` for every free sample (with ``a_i >= 0`` from its bounds)."""
+        free_idx = np.flatnonzero(self.free)
+        if not free_idx.size:
+            return
+        d, m = self.problem.d, free_idx.size
+        self.block.add(
+            np.concatenate([np.repeat(np.arange(m), d + 1), np.arange(m)]),
+            np.concatenate([np.tile(self._unit_columns(0), m), self.col_a + np.arange(m)]),
+            np.concatenate([-self.xb[free_idx].ravel(), np.ones(m)]),
+            np.zeros(m),
+            INF,
+        )
+
+    def _prediction(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The prediction ``f_i`` of each sample as COO triplets (sample, column, value)."""
+        problem = self.problem
+        n, d, h = problem.n, problem.d, problem.width
+        rows, cols, vals = [], [], []
+        for j in range(h):
+            active = np.flatnonzero(self.pattern[:, j] & ~self.free)
+            rows.append(np.repeat(active, d + 1))
+            cols.append(np.tile(self._unit_columns(j), active.size))
+            vals.append(self.signs[j] * self.xb[active].ravel())
+        if problem.arch == "two-layer":
+            rows.append(np.arange(n))
+            cols.append(np.full(n, h * d + h))
+            vals.append(np.ones(n))
+        free_idx = np.flatnonzero(self.free)
+        if free_idx.size:
+            rows.append(free_idx)
+            cols.append(self.col_a + np.arange(free_idx.size))
+            vals.append(np.ones(free_idx.size))
+        return tuple(map(np.concatenate, (rows, cols, vals)))
+
+    def _loss_rows(self, f_rows: np.ndarray, f_cols: np.ndarray, f_vals: np.ndarray) -> None:
+        """Squared: ``r_i + f_i = y_i``; absolute: ``e_i >= ±(y_i - f_i)``; hinge:
+        ``e_i + y_i f_i >= 1``."""
+        y, n, loss = self.problem.y, self.problem.n, self.problem.loss
+        samples = np.arange(n)
+        rows = np.r_[f_rows, samples]
+        cols = np.r_[f_cols, self.col_loss + samples]
+        if loss == "squared":
+            self.block.add(rows, cols, np.r_[f_vals, np.ones(n)], y, y)
+        elif loss == "absolute":
+            self.block.add(rows, cols, np.r_[f_vals, np.ones(n)], y, INF)
+            self.block.add(rows, cols, np.r_[-f_vals, np.ones(n)], -y, INF)
+        else:
+            self.block.add(rows, cols, np.r_[y[f_rows] * f_vals, np.ones(n)], np.ones(n), INF)
 
     def load(self, highs: highspy.Highs) -> None:
         pass_model(

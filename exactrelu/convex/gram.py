@@ -94,37 +94,71 @@ def solve_convex(
     objective : float
         The solver's objective value (callers recompute the true loss).
     """
-    k = 0 if M is None else M.shape[0]
-    f = 0 if free_Z is None else free_Z.shape[0]
-    use_s = s_bounds is not None
-    n_e = k if loss != "squared" else 0  # epigraph variables of absolute / hinge terms
-    col_a = p
-    col_e = col_a + f
-    col_s = col_e + n_e
-    num_col = col_s + (1 if use_s else 0)
-    lower = np.empty(num_col)
-    upper = np.empty(num_col)
-    lower[:p], upper[:p] = col_lower, col_upper
-    lower[col_a:col_e], upper[col_a:col_e] = 0.0, INF
-    lower[col_e:col_s], upper[col_e:col_s] = (0.0 if loss == "hinge" else -INF), INF
-    cost = np.zeros(num_col)
-    hess_dense = None
-    hess_diag = np.zeros(num_col)
-    block = SparseRows()
-    dense_cols = np.arange(p)
+    model = _ConvexProgram(
+        loss,
+        p=p,
+        n_terms=0 if M is None else M.shape[0],
+        n_free=0 if free_Z is None else free_Z.shape[0],
+        scalar=s_bounds is not None,
+        offset=offset,
+    )
+    model.set_weight_bounds(col_lower, col_upper)
+    for R in rows:
+        model.add_dense(R.A, R.lower, R.upper)
+    if M is not None and M.shape[0]:
+        model.add_loss_terms(M, y)
+    if free_Z is not None and free_Z.shape[0]:
+        model.add_free_samples(free_Z, free_y)
+    if s_bounds is not None:
+        model.add_scalar(s_bounds, s_weight, cap_up, cap_lo)
+    x, objective = model.solve(highs or quiet_highs())
+    return x[:p].copy(), (float(x[model.col_s]) if s_bounds is not None else None), objective
 
-    def add_dense(A: np.ndarray, lo, hi, extra_cols=None, extra_vals=None) -> None:
+
+class _ConvexProgram:
+    """The program of :func:`solve_convex`, built term by term for HiGHS.
+
+    Columns: the weights ``β`` (``p``) | activations ``a`` of free samples | epigraph
+    ``e`` of absolute / hinge terms | the scalar ``s``. Squared terms go into the Hessian
+    (Gram form), the others into rows.
+    """
+
+    def __init__(
+        self, loss: str, *, p: int, n_terms: int, n_free: int, scalar: bool, offset: float
+    ) -> None:
+        self.loss, self.p = loss, p
+        n_e = n_terms if loss != "squared" else 0
+        self.col_a = p
+        self.col_e = self.col_a + n_free
+        self.col_s = self.col_e + n_e
+        num_col = self.col_s + (1 if scalar else 0)
+        self.lower = np.empty(num_col)
+        self.upper = np.empty(num_col)
+        self.lower[self.col_a : self.col_e], self.upper[self.col_a : self.col_e] = 0.0, INF
+        self.lower[self.col_e : self.col_s] = 0.0 if loss == "hinge" else -INF
+        self.upper[self.col_e : self.col_s] = INF
+        self.cost = np.zeros(num_col)
+        self.hess_dense: np.ndarray | None = None
+        self.hess_diag = np.zeros(num_col)
+        self.block = SparseRows()
+        self.offset = offset
+
+    def set_weight_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.lower[: self.p], self.upper[: self.p] = lower, upper
+
+    def add_dense(self, A: np.ndarray, lo, hi, extra_cols=None, extra_vals=None) -> None:
+        """Rows ``lo <= A β (+ extra) <= hi``; ``extra``: one more column per row."""
         r = A.shape[0]
         if r == 0:
             return
-        rid = np.repeat(np.arange(r), p)
-        cid = np.tile(dense_cols, r)
+        rid = np.repeat(np.arange(r), self.p)
+        cid = np.tile(np.arange(self.p), r)
         val = A.ravel()
         if extra_cols is not None:
             rid = np.concatenate([rid, np.arange(r)])
             cid = np.concatenate([cid, extra_cols])
             val = np.concatenate([val, extra_vals])
-        block.add(
+        self.block.add(
             rid,
             cid,
             val,
@@ -132,62 +166,85 @@ def solve_convex(
             np.broadcast_to(np.asarray(hi, float), (r,)),
         )
 
-    for R in rows:
-        add_dense(R.A, R.lower, R.upper)
-    if k:
-        if loss == "squared":
-            hess_dense = 2.0 * (M.T @ M)
-            cost[:p] -= 2.0 * (M.T @ y)
-            offset += float(y @ y)
-        elif loss == "absolute":  # e >= y - Mβ  and  e >= Mβ - y
-            e_cols = col_e + np.arange(k)
-            add_dense(M, y, INF, e_cols, np.ones(k))
-            add_dense(-M, -y, INF, e_cols, np.ones(k))
-            cost[col_e:col_s] = 1.0
+    def add_loss_terms(self, M: np.ndarray, y: np.ndarray) -> None:
+        """``Σ_i ℓ(y_i, M_i·β)``: squared in Gram form, absolute and hinge by epigraphs."""
+        k, p = M.shape[0], self.p
+        if self.loss == "squared":
+            # Σ (y_i - M_i·β)² = βᵀ(MᵀM)β - 2(Mᵀy)·β + Σ y²
+            self.hess_dense = 2.0 * (M.T @ M)
+            self.cost[:p] -= 2.0 * (M.T @ y)
+            self.offset += float(y @ y)
+            return
+        e_cols = self.col_e + np.arange(k)
+        if self.loss == "absolute":  # e >= y - Mβ  and  e >= Mβ - y
+            self.add_dense(M, y, INF, e_cols, np.ones(k))
+            self.add_dense(-M, -y, INF, e_cols, np.ones(k))
         else:  # hinge: e >= 1 - y Mβ, e >= 0
-            e_cols = col_e + np.arange(k)
-            add_dense(y[:, None] * M, np.ones(k), INF, e_cols, np.ones(k))
-            cost[col_e:col_s] = 1.0
-    if f:
-        a_cols = col_a + np.arange(f)
-        add_dense(-free_Z, np.zeros(f), INF, a_cols, np.ones(f))  # a - zβ >= 0
-        if loss == "squared":
-            hess_diag[a_cols] = 2.0
-            cost[a_cols] = -2.0 * free_y
-            offset += float(free_y @ free_y)
-        elif loss == "absolute":  # y <= 0 <= a: |y - a| = a - y
-            cost[a_cols] = 1.0
-            offset -= float(np.sum(free_y))
+            self.add_dense(y[:, None] * M, np.ones(k), INF, e_cols, np.ones(k))
+        self.cost[self.col_e : self.col_s] = 1.0
+
+    def add_free_samples(self, Z: np.ndarray, y: np.ndarray) -> None:
+        """``Σ_j ℓ(y_j, a_j)`` with ``a_j >= 0``, ``a_j >= Z_j·β`` (loss monotone in ``a``)."""
+        f = Z.shape[0]
+        a_cols = self.col_a + np.arange(f)
+        self.add_dense(-Z, np.zeros(f), INF, a_cols, np.ones(f))  # a - zβ >= 0
+        if self.loss == "squared":
+            self.hess_diag[a_cols] = 2.0
+            self.cost[a_cols] = -2.0 * y
+            self.offset += float(y @ y)
+        elif self.loss == "absolute":  # y <= 0 <= a: |y - a| = a - y
+            self.cost[a_cols] = 1.0
+            self.offset -= float(np.sum(y))
         else:  # hinge with y = -1: max(0, 1 + a) = 1 + a
-            cost[a_cols] = 1.0
-            offset += float(f)
-    if use_s:
-        lower[col_s], upper[col_s] = s_bounds
-        if loss == "squared":
-            hess_diag[col_s] = 2.0 * s_weight
+            self.cost[a_cols] = 1.0
+            self.offset += float(f)
+
+    def add_scalar(self, bounds, weight: float, cap_up, cap_lo) -> None:
+        """The scalar ``s`` (weight ``s²`` or ``s``) and its rows ``Z β - s <= u``,
+        ``Z β + s >= l``."""
+        s = self.col_s
+        self.lower[s], self.upper[s] = bounds
+        if self.loss == "squared":
+            self.hess_diag[s] = 2.0 * weight
         else:
-            cost[col_s] = s_weight
+            self.cost[s] = weight
         if cap_up is not None and cap_up[0].shape[0]:
             Z, u = cap_up
-            add_dense(Z, -INF, u, np.full(Z.shape[0], col_s), -np.ones(Z.shape[0]))
+            self.add_dense(Z, -INF, u, np.full(Z.shape[0], s), -np.ones(Z.shape[0]))
         if cap_lo is not None and cap_lo[0].shape[0]:
             Z, lo = cap_lo
-            add_dense(Z, lo, INF, np.full(Z.shape[0], col_s), np.ones(Z.shape[0]))
+            self.add_dense(Z, lo, INF, np.full(Z.shape[0], s), np.ones(Z.shape[0]))
 
-    highs = highs or quiet_highs()
-    if hess_dense is None and not hess_diag.any():
-        pass_model(highs, cost=cost, col_lower=lower, col_upper=upper, block=block, offset=offset)
-    else:
-        _pass_qp(highs, cost, lower, upper, block, hess_dense, hess_diag, offset)
-    highs.run()
-    status = highs.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise SolverError(
-            f"HiGHS did not solve a convex subproblem: {highs.modelStatusToString(status)}"
-        )
-    x = np.asarray(highs.getSolution().col_value)
-    objective = float(highs.getInfo().objective_function_value)
-    return x[:p].copy(), (float(x[col_s]) if use_s else None), objective
+    def solve(self, highs: highspy.Highs) -> tuple[np.ndarray, float]:
+        """Pass, run; the solution vector and HiGHS's objective, or :class:`SolverError`."""
+        if self.hess_dense is None and not self.hess_diag.any():
+            pass_model(
+                highs,
+                cost=self.cost,
+                col_lower=self.lower,
+                col_upper=self.upper,
+                block=self.block,
+                offset=self.offset,
+            )
+        else:
+            _pass_qp(
+                highs,
+                self.cost,
+                self.lower,
+                self.upper,
+                self.block,
+                self.hess_dense,
+                self.hess_diag,
+                self.offset,
+            )
+        highs.run()
+        status = highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolverError(
+                f"HiGHS did not solve a convex subproblem: {highs.modelStatusToString(status)}"
+            )
+        x = np.asarray(highs.getSolution().col_value)
+        return x, float(highs.getInfo().objective_function_value)
 
 
 def _pass_qp(highs, cost, lower, upper, block: SparseRows, dense, diag, offset) -> None:
