@@ -1,4 +1,4 @@
-"""Benchmarks of the enumerate and approx methods (issue 3).
+"""Benchmarks of the enumerate and approx methods.
 
 Run from the repository root::
 

@@ -1,4 +1,4 @@
-"""Time to a certified optimum of the core MIP on planted instances (the core issue's numbers).
+"""Time to a certified optimum of the MIP on planted instances (benchmarks/README.md, core times).
 
     python benchmarks/core_times.py [--time-limit 600]
 

@@ -1,4 +1,4 @@
-"""Two-layer instances inside the core issue's range (width <= 3, n <= 50, d <= 3).
+"""Two-layer instances inside the supported range (width <= 3, n <= 50, d <= 3).
 
     python benchmarks/two_layer_range.py [--time-limit 300] [--threads 1] [--only K]
 

@@ -104,7 +104,7 @@ class ExactReLURegressor(RegressorMixin, _ExactReLU):
     loss : {"squared", "absolute"}, default "squared"
         Summed over samples.
     weight_bound : float, default 2.0
-        Box radius ``B`` of the hidden weights and biases (SPEC §1).
+        Box radius ``B`` of the hidden weights and biases (docs/problem.md).
     bias : bool, default True
         Hidden units have a bias.
     method : {"mip", "bnb", "enumerate", "approx", "gd"}, default "mip"

@@ -20,7 +20,7 @@ class SolveOptions:
     time_limit : float or None, default None
         Wall-clock seconds; None means no limit. Must be > 0.
     rel_gap : float, default 1e-6
-        Relative optimality tolerance of SPEC §2.
+        Relative optimality tolerance of the certificate.
     abs_gap : float, default 1e-9
         Absolute optimality tolerance (lets a zero-loss instance be certified).
     threads : int or None, default None

@@ -117,7 +117,7 @@ class Problem:
     The network class is fixed by ``arch`` (``"one-node"`` or ``"two-layer"``),
     ``width`` (hidden units of a two-layer network; 1 for one-node) and ``bias``;
     the weights range over the box of radius ``weight_bound`` (the two-layer output
-    bias ``c`` is free and the output weights are ±1, see SPEC §1). The objective is
+    bias ``c`` is free and the output weights are ±1, see docs/problem.md). The objective is
     the **sum** over samples of the per-sample ``loss``.
 
     Parameters

@@ -41,7 +41,7 @@ def solve(
         Seconds of wall clock. When it runs out the best network so far is returned
         with the proven bound and status ``time_limit``.
     gap : float, default 1e-6
-        Relative optimality tolerance (SPEC §2).
+        Relative optimality tolerance of the certificate.
     abs_gap : float, default 1e-9
         Absolute optimality tolerance.
     threads, seed, warm_start, log, progress

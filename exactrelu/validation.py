@@ -3,7 +3,7 @@
 Given data and a trained network (exactrelu's own, a scikit-learn MLP, a PyTorch
 ``Linear-ReLU-Linear``; see :mod:`exactrelu.network.importers`), :func:`validate`
 
-1. normalises the network into the class (SPEC §1; output weights ±1),
+1. normalises the network into the class (output weights ±1, docs/problem.md),
 2. picks the box: the one asked for, grown when it does not contain the network
    (:func:`containing_weight_bound`), so that the network is a point of the class,
 3. computes its loss, then runs the exact MIP warm-started from it (so the best loss
@@ -349,7 +349,7 @@ def validate(
     time_limit : float or None, default 60.0
         Seconds for the exact solve; None for no limit.
     gap : float, optional
-        Relative optimality tolerance (default 1e-6, SPEC §2).
+        Relative optimality tolerance (default 1e-6).
     threads, seed, progress
         As for :func:`exactrelu.solve`.
     name : str, default ""

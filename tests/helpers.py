@@ -1,10 +1,10 @@
-"""Test helpers: seeded tiny instances, random networks, a tiny gradient descent.
+"""Test helpers: seeded instances, brute-force optima, random networks, a tiny gradient descent.
 
-Nothing here uses exactrelu's training code: the gradient descent and the loss
-evaluation are written from scratch (see :mod:`oracle` for ``forward``/``loss_value``),
-so that comparisons against the package are comparisons against independent methods.
-Networks are returned as exactrelu network objects only so they can be passed as warm
-starts.
+Nothing here uses exactrelu's training code: the brute force is :mod:`oracle`'s, the
+gradient descent and the loss evaluation are written from scratch (see :mod:`oracle`
+for ``forward``/``loss_value``), so that comparisons against the package are
+comparisons against independent methods. Every instance maker takes ``(seed, n, d)``
+first; the ``*_problem`` ones return an :class:`exactrelu.Problem`, the others arrays.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from oracle import forward, loss_value
+from oracle import brute_force, forward, loss_value
 
 from exactrelu import OneNodeNetwork, Problem, TwoLayerNetwork
 
 
 def assert_certifies(cert, best) -> None:
     """``cert`` is an optimal certificate of the oracle's optimum ``best.loss``: status
-    ``optimal``, the objective equal to it (SPEC §2 tolerance), the bound not above it."""
+    ``optimal``, the objective equal to it (the certificate's tolerance), the bound not above it."""
     assert cert.status == "optimal"
     assert abs(cert.objective - best.loss) <= max(1e-6 * abs(best.loss), 1e-9)
     assert cert.bound <= best.loss * (1 + 1e-6) + 1e-9
@@ -63,13 +63,59 @@ def hinge_labels(seed: int, n: int, d: int, flips: int = 1):
     return X, y
 
 
+def planted_one_node_problem(
+    seed: int, n: int, d: int, *, noise: float = 0.0, loss: str = "squared", **kw
+) -> Problem:
+    """``y = max(0, w·x + b) + noise·N(0,1)``, features uniform on [-1, 1]^d, ``w, b``
+    inside the default box; for hinge loss, labels ``+1`` where the planted unit is
+    active, else ``-1``. ``kw`` goes to :class:`~exactrelu.Problem`."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n, d))
+    w = rng.uniform(-1.0, 1.0, size=d)
+    b = rng.uniform(-0.3, 0.3)
+    z = X @ w + b
+    if loss == "hinge":
+        y = np.where(z > 0, 1.0, -1.0)
+    else:
+        y = np.maximum(0.0, z) + noise * rng.standard_normal(n)
+    return Problem(X, y, loss=loss, **kw)
+
+
+def random_problem(seed: int, n: int, d: int, *, loss: str, **kw) -> Problem:
+    """Unstructured data: Gaussian features, Gaussian targets (random labels for hinge)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = rng.standard_normal(n)
+    if loss == "hinge":
+        y = np.where(y > 0, 1.0, -1.0)
+    return Problem(X, y, loss=loss, **kw)
+
+
+def brute_force_optimum(problem: Problem) -> float:
+    """The class optimum of a tiny ``problem`` by :func:`oracle.brute_force`."""
+    return brute_force(
+        problem.X,
+        problem.y,
+        arch=problem.arch,
+        width=problem.width,
+        loss=problem.loss,
+        B=problem.weight_bound,
+        bias=problem.bias,
+    ).loss
+
+
+def close(a: float, b: float, rel: float = 1e-6, abs_: float = 1e-7) -> bool:
+    """``|a - b| <= max(rel·max(|a|, |b|), abs_)``: agreement up to solver tolerances."""
+    return abs(a - b) <= max(rel * max(abs(a), abs(b)), abs_)
+
+
 def tolerance(value: float, rel: float = 1e-6, abs_: float = 1e-9) -> float:
-    """The optimality tolerance of SPEC §2 around ``value``."""
+    """The certificate's optimality tolerance around ``value``."""
     return max(rel * abs(value), abs_)
 
 
 def assert_matches(objective: float, best) -> None:
-    """``objective`` is the optimum bracketed by an oracle result, to the SPEC §2 tolerance.
+    """``objective`` is the optimum bracketed by an oracle result, to the certificate's tolerance.
 
     ``best.loss`` is the loss of an actual network (an upper bound on the optimum) and
     ``best.lower`` a lower bound (equal to ``best.loss`` when every convex subproblem was

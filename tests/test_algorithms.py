@@ -12,13 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from _planted import (
-    brute_force_one_node,
-    brute_force_two_layer,
-    close,
-    planted_one_node,
-    random_problem,
-)
+from helpers import brute_force_optimum, close, planted_one_node_problem, random_problem
 
 from exactrelu.compare import COLUMNS, compare, format_table
 from exactrelu.errors import InvalidInputError
@@ -112,9 +106,9 @@ def test_every_sampled_weight_vector_is_covered_on_degenerate_data(name):
 )
 def test_enumerate_equals_brute_force_one_node(loss, seed, d, bias, B):
     """Same optimum as trying all 2^n patterns (B = 0.3 makes the box bind)."""
-    problem = random_problem(7, d, seed=seed, loss=loss, bias=bias, weight_bound=B)
+    problem = random_problem(seed, 7, d, loss=loss, bias=bias, weight_bound=B)
     cert = solve_enumerate(problem, OPTS)
-    brute = brute_force_one_node(problem)
+    brute = brute_force_optimum(problem)
     assert cert.status == "optimal"
     assert close(cert.objective, brute)
     assert cert.bound <= brute + 1e-7
@@ -128,20 +122,20 @@ def test_enumerate_equals_brute_force_on_degenerate_data(loss):
     problem = Problem(X, y, loss=loss)
     cert = solve_enumerate(problem, OPTS)
     assert cert.status == "optimal"
-    assert close(cert.objective, brute_force_one_node(problem))
+    assert close(cert.objective, brute_force_optimum(problem))
 
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_enumerate_equals_brute_force_two_layer(loss):
-    problem = random_problem(4, 1, seed=11, loss=loss, arch="two-layer", width=2, weight_bound=1.0)
+    problem = random_problem(11, 4, 1, loss=loss, arch="two-layer", width=2, weight_bound=1.0)
     cert = solve_enumerate(problem, OPTS)
     assert cert.status == "optimal"
-    assert close(cert.objective, brute_force_two_layer(problem))
+    assert close(cert.objective, brute_force_optimum(problem))
 
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_enumerate_equals_mip_one_node(loss):
-    problem = planted_one_node(14, 2, noise=0.3, seed=5, loss=loss)
+    problem = planted_one_node_problem(5, 14, 2, noise=0.3, loss=loss)
     cert = solve_enumerate(problem, OPTS)
     mip = _mip(problem)
     assert cert.status == "optimal" and mip.status == "optimal"
@@ -151,7 +145,7 @@ def test_enumerate_equals_mip_one_node(loss):
 
 
 def test_enumerate_equals_mip_two_layer():
-    problem = random_problem(5, 1, seed=3, loss="squared", arch="two-layer", width=2)
+    problem = random_problem(3, 5, 1, loss="squared", arch="two-layer", width=2)
     cert = solve_enumerate(problem, OPTS)
     mip = _mip(problem, presolve=False)  # d = 1 would otherwise run this very enumeration
     assert cert.status == "optimal" and mip.status == "optimal"
@@ -159,7 +153,7 @@ def test_enumerate_equals_mip_two_layer():
 
 
 def test_enumerate_counts_dichotomies_against_covers_formula():
-    problem = planted_one_node(60, 2, noise=0.1, seed=2)
+    problem = planted_one_node_problem(2, 60, 2, noise=0.1)
     details = solve_enumerate(problem, OPTS).details
     assert details["theoretical_dichotomies"] == general_position_count(60, 3)
     assert details["distinct_dichotomies"] == details["theoretical_dichotomies"]
@@ -168,7 +162,7 @@ def test_enumerate_counts_dichotomies_against_covers_formula():
 
 
 def test_enumerate_time_limit_returns_a_network_without_bound():
-    problem = planted_one_node(300, 3, noise=0.1, seed=4)
+    problem = planted_one_node_problem(4, 300, 3, noise=0.1)
     cert = solve_enumerate(problem, SolveOptions(time_limit=0.05), initial_approx=False)
     assert cert.status == "time_limit"
     assert cert.bound is None
@@ -177,7 +171,7 @@ def test_enumerate_time_limit_returns_a_network_without_bound():
 
 def test_enumerate_honours_warm_start():
     """A warm start that is already optimal is returned unchanged in loss."""
-    problem = random_problem(7, 2, seed=9, loss="absolute")
+    problem = random_problem(9, 7, 2, loss="absolute")
     first = solve_enumerate(problem, OPTS)
     again = solve_enumerate(problem, SolveOptions(warm_start=first.network), initial_approx=False)
     assert again.objective <= first.objective + 1e-12
@@ -193,7 +187,7 @@ def test_enumerate_honours_warm_start():
 def test_approx_is_exact_on_realizable_data(loss, d, polish):
     """Zero loss on noise-free planted data, also without polishing (the guarantee
     itself). For hinge, a one-node output is >= 0, so only all-+1 labels are realizable."""
-    problem = planted_one_node(40, d, seed=d, loss=loss)
+    problem = planted_one_node_problem(d, 40, d, loss=loss)
     if loss == "hinge":
         problem = Problem(problem.X, np.ones(problem.n), loss="hinge")
     cert = solve_approx(problem, OPTS, polish=polish)
@@ -206,7 +200,7 @@ def test_approx_ratio_within_proven_bound(loss, k):
     """loss(approx) <= (n/k)·OPT on random instances, with and without polishing,
     and never below the optimum."""
     for seed in range(3):
-        problem = random_problem(12, 2, seed=100 + seed, loss=loss)
+        problem = random_problem(100 + seed, 12, 2, loss=loss)
         opt = solve_enumerate(problem, OPTS)
         assert opt.status == "optimal"
         for polish in (0, 5):
@@ -219,9 +213,9 @@ def test_approx_ratio_within_proven_bound(loss, k):
 def test_approx_with_k_at_least_n_is_exact():
     """The ratio n/min(k, n) is 1 for k >= n."""
     for loss in LOSSES:
-        problem = random_problem(4, 2, seed=21, loss=loss)
+        problem = random_problem(21, 4, 2, loss=loss)
         cert = solve_approx(problem, OPTS, k=4, polish=0)
-        assert close(cert.objective, brute_force_one_node(problem))
+        assert close(cert.objective, brute_force_optimum(problem))
 
 
 def test_approx_beats_the_surrogate_alone_on_an_adversarial_instance():
@@ -243,7 +237,7 @@ def test_approx_beats_the_surrogate_alone_on_an_adversarial_instance():
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_gd_never_beats_a_certified_optimum_one_node(loss):
-    problem = planted_one_node(30, 2, noise=0.3, seed=8, loss=loss)
+    problem = planted_one_node_problem(8, 30, 2, noise=0.3, loss=loss)
     opt = solve_enumerate(problem, OPTS)
     assert opt.status == "optimal"
     for init in ("random", "approx"):
@@ -254,7 +248,7 @@ def test_gd_never_beats_a_certified_optimum_one_node(loss):
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_gd_never_beats_a_certified_optimum_two_layer(loss):
-    problem = random_problem(5, 1, seed=13, loss=loss, arch="two-layer", width=2)
+    problem = random_problem(13, 5, 1, loss=loss, arch="two-layer", width=2)
     opt = solve_enumerate(problem, OPTS)
     assert opt.status == "optimal"
     cert = solve_gd(problem, SolveOptions(seed=0), restarts=6)
@@ -265,7 +259,7 @@ def test_approx_initialised_gd_is_no_worse_in_the_median():
     """On planted instances, over seeds, the median loss of gd started from approx is
     at most that of gd from a random start (one start each, so the start decides)."""
     for inst in range(3):
-        problem = planted_one_node(80, 3, noise=0.2, seed=30 + inst)
+        problem = planted_one_node_problem(30 + inst, 80, 3, noise=0.2)
         from_approx, from_random = [], []
         for seed in range(5):
             options = SolveOptions(seed=seed)
@@ -276,7 +270,7 @@ def test_approx_initialised_gd_is_no_worse_in_the_median():
 
 def test_gd_reports_dead_units():
     """A start whose unit is active on no sample gets no gradient and stays dead."""
-    problem = planted_one_node(20, 2, noise=0.1, seed=1)
+    problem = planted_one_node_problem(1, 20, 2, noise=0.1)
     dead = OneNodeNetwork(np.zeros(2), -1.0)
     cert = solve_gd(problem, SolveOptions(warm_start=dead), restarts=1)
     assert cert.details["dead_units"] == cert.network.dead_units(problem.X) == [0]
@@ -285,7 +279,7 @@ def test_gd_reports_dead_units():
 
 
 def test_gd_is_deterministic_for_a_seed():
-    problem = planted_one_node(30, 2, noise=0.3, seed=2, arch="one-node")
+    problem = planted_one_node_problem(2, 30, 2, noise=0.3, arch="one-node")
     a = solve_gd(problem, SolveOptions(seed=4), restarts=3)
     b = solve_gd(problem, SolveOptions(seed=4), restarts=3)
     assert a.weights == b.weights
@@ -310,13 +304,13 @@ def test_gd_is_deterministic_for_a_seed():
     ],
 )
 def test_invalid_method_options_are_rejected(method, kwargs):
-    problem = planted_one_node(5, 1, seed=0)
+    problem = planted_one_node_problem(0, 5, 1)
     with pytest.raises(InvalidInputError):
         run_method(method, problem, OPTS, **kwargs)
 
 
 def test_methods_refuse_what_they_cannot_do():
-    two = random_problem(30, 2, seed=0, loss="squared", arch="two-layer", width=2)
+    two = random_problem(0, 30, 2, loss="squared", arch="two-layer", width=2)
     with pytest.raises(InvalidInputError, match="one-node"):
         run_method("approx", two, OPTS)
     with pytest.raises(InvalidInputError, match="max_combinations"):
@@ -332,7 +326,7 @@ def test_registry_and_dispatch_through_solve():
         "gurobi",
         "highs-naive",
     }
-    problem = planted_one_node(15, 2, noise=0.2, seed=6)
+    problem = planted_one_node_problem(6, 15, 2, noise=0.2)
     for method in ("bnb", "enumerate", "approx", "gd"):
         cert = solve(problem, method=method)
         assert cert.method == method
@@ -340,7 +334,7 @@ def test_registry_and_dispatch_through_solve():
 
 
 def test_compare_rows_and_table():
-    problem = planted_one_node(25, 2, noise=0.2, seed=12)
+    problem = planted_one_node_problem(12, 25, 2, noise=0.2)
     rows = compare(problem, SolveOptions(seed=0), methods=["enumerate", "approx", "gd"])
     assert [r["method"] for r in rows] == ["enumerate", "approx", "gd"]
     best = rows[0]["bound"]

@@ -1,4 +1,4 @@
-"""The command line (SPEC §4): output formats, defaults, exit codes, one-line errors."""
+"""The command line (docs/problem.md): output formats, defaults, exit codes, one-line errors."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from exactrelu.solve import solve
 # the module (the package re-exports the function under the same name)
 solve_module = importlib.import_module("exactrelu.solve")
 
-SPEC_KEYS = {
+CERTIFICATE_KEYS = {
     "status",
     "objective",
     "bound",
@@ -66,12 +66,12 @@ def assert_one_line_error(code, err, expected_code=2, pattern=None):
 # ----------------------------------------------------------------------------------------
 
 
-def test_json_output_has_the_spec_keys(instance, capsys):
+def test_json_output_has_the_certificate_keys(instance, capsys):
     path, X, y = instance
     code, out, _ = run(["solve", path, "--json", "--quiet"], capsys)
     assert code == 0
     data = json.loads(out)
-    assert SPEC_KEYS <= set(data)
+    assert CERTIFICATE_KEYS <= set(data)
     assert set(data["weights"]) == {"w", "b"}
     assert data["status"] == "optimal" and data["method"] == "mip"
     assert (data["n"], data["d"], data["arch"], data["loss"]) == (8, 2, "one-node", "squared")
@@ -127,7 +127,7 @@ def test_out_writes_the_certificate(instance, tmp_path, capsys):
     assert code == 0
     assert out.splitlines()[0].split() == ["status", "optimal"]  # summary still printed
     data = json.loads(target.read_text())
-    assert SPEC_KEYS <= set(data)
+    assert CERTIFICATE_KEYS <= set(data)
     assert f"{data['objective']:.10g}" in out
     # with --json both carry the same certificate
     target2 = tmp_path / "cert2.json"
@@ -407,7 +407,7 @@ def test_python_m_json(instance):
     proc = _python_m("solve", path, "--json", "--quiet")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert SPEC_KEYS <= set(data) and data["status"] == "optimal"
+    assert CERTIFICATE_KEYS <= set(data) and data["status"] == "optimal"
     assert data["objective"] == pytest.approx(
         certificate_weights(Certificate.from_dict(data)).loss(X, y, "squared"), rel=1e-12
     )

@@ -1,4 +1,4 @@
-"""Input validation and instance files (SPEC §1, §4): every rejection names the problem."""
+"""Input validation and instance files (docs/problem.md): every rejection names the problem."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def make_data(arch, loss, seed, n, d, width=2):
 
 @functools.cache
 def case(arch, loss, seed, n, d, B=2.0, bias=True):
-    """(problem, oracle result) for one tiny instance, computed once per session."""
+    """(problem, oracle result) for one tiny instance, computed once per test run."""
     X, y = make_data(arch, loss, seed, n, d)
     width = 2 if arch == "two-layer" else 1
     problem = Problem(
@@ -192,7 +192,7 @@ def test_time_limit_returns_network_and_bound():
 def test_progress_lines_show_every_sign_case(capsys):
     # The overall bound is the smallest case bound (0 on hard instances until the last
     # case proves something): the progress line also shows each case's own state.
-    X, y = planted_two_layer(7, 80, 3, width=3, noise=0.5)
+    X, y = planted_two_layer(7, 40, 3, width=3, noise=0.5)  # built in well under 3 s
     problem = Problem(X, y, arch="two-layer", width=3)
     cert = solve(problem, time_limit=3.0, progress=1e-6)
     lines = [

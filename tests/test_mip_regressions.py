@@ -46,7 +46,8 @@ def test_sign_case_pruned_by_the_cutoff_counts_as_proven(seed, loss):
 
 def test_threads_option_in_a_fresh_process():
     # HiGHS sizes its thread scheduler once per process; the heuristic start solves
-    # QPs before the MILP asks for its thread count, which HiGHS used to refuse.
+    # QPs before the MILP asks for its thread count, which HiGHS refuses unless the
+    # scheduler is resized.
     import subprocess
     import sys
 

@@ -1,4 +1,4 @@
-"""Networks and losses against hand computations (SPEC §1)."""
+"""Networks and losses against hand computations."""
 
 from __future__ import annotations
 

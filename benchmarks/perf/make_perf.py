@@ -1,4 +1,4 @@
-"""Write the instances of the ``perf`` suite (issue 6) into ``benchmarks/perf/``.
+"""Write the instances of the ``perf`` suite into ``benchmarks/perf/``.
 
     python benchmarks/perf/make_perf.py
 

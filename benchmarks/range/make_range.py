@@ -2,7 +2,7 @@
 
     python benchmarks/range/make_range.py
 
-Instances a new user could bring to the core issue (one-node and two-layer, width <= 3,
+Instances a new user could bring (one-node and two-layer, width <= 3,
 n <= 50, d <= 3, all three losses, noisy data): one per row of ``RANGE``, chosen to spread
 over widths, sizes and losses rather than to be easy. Box B = 2, noise 0.1 (for ``xor``:
 10% of the labels flipped), a fixed seed per instance, so rerunning rewrites the same

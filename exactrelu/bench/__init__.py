@@ -1,4 +1,4 @@
-"""Benchmark library and harness: suites, resumable sweeps, peers, plots (issue 4).
+"""Benchmark library and harness: suites, resumable sweeps, peers, plots.
 
 * :mod:`exactrelu.bench.suite`: suite files (instances × methods × settings);
 * :mod:`exactrelu.bench.runner`: ``exactrelu bench``: resumable sweeps, reference checks,

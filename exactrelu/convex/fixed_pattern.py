@@ -39,7 +39,7 @@ def loss_monotone_in_activation(y: np.ndarray, loss: str) -> np.ndarray:
 
     Squared and absolute loss with ``y <= 0`` (the target lies left of every ``a >= 0``),
     hinge loss with ``y = -1`` (``max(0, 1 + a) = 1 + a``). For these samples the
-    relaxation ``a >= max(0, z)`` is exact, so they need no binary variable (SPEC §3).
+    relaxation ``a >= max(0, z)`` is exact, so they need no binary variable.
     """
     if loss == "hinge":
         return y < 0

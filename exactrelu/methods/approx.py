@@ -27,7 +27,7 @@ The first feasible interval is found by bisection (feasibility is monotone in
 ``s``) and the scan upward stops once ``(n - |K|)·φ(s_lo)`` reaches the best loss
 found.
 
-**Family B (SPEC §5, practical quality).** For every set ``T`` of at most ``k - 1``
+**Family B (practical quality).** For every set ``T`` of at most ``k - 1``
 samples with non-monotone loss, treat ``T`` as inactive (``z_i <= 0``, loss
 ``ℓ(y_i, 0)``), every other such sample as active *without* a sign constraint
 (loss ``ℓ(y_i, z_i)``, which is at least the true loss), and the monotone samples

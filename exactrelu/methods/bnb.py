@@ -4,7 +4,7 @@ Write ``x̃_i = (x_i, 1)`` (``x_i`` without bias), ``θ = (w, b)`` and ``z_i = x
 A node of the tree fixes some samples *active* (set ``A``: ``z_i >= 0``, loss
 ``(y_i - z_i)²``), some *inactive* (``N``: ``z_i <= 0``, loss ``y_i²``) and leaves the
 rest *open* (``O``). Only samples with ``y_i > 0`` are branched on: the loss of the
-others is non-decreasing in the activation, so at a leaf they stay free (SPEC §3).
+others is non-decreasing in the activation, so at a leaf they stay free.
 
 **Bound.** Every open sample loses at least ``m_i`` (``y_i²`` if ``y_i <= 0``, else 0),
 so every network of the node has loss ``>= const + Q_A(θ)`` with

@@ -23,16 +23,9 @@ from exactrelu.problem import Problem
 HEURISTIC_SECONDS = 2.0
 HEURISTIC_SHARE = 0.1
 # Two-layer: gradient-descent restarts, how many distinct ones are polished and improved
-# by flips, and how many pre-activations (closest to 0) each flip pass tries.
+# by flips, and how many pre-activations (closest to 0) each flip pass tries. (The MIP's
+# longer start, with more restarts, is tuned by MipSettings; docs/decisions.md.)
 HEURISTIC_RESTARTS = 60
-# Two-layer MIPs still running after LONG_START_AFTER seconds get a second, longer start
-# (more restarts, another seed): width 3, n = 50, d = 3, the first start's 60 restarts
-# reached loss 0.2722, 300 restarts 0.2372 in 2.7 s, where the MILPs had found 0.2386
-# after 2,280 s (benchmarks/README.md, "Better incumbents for hard two-layer instances").
-# Not at once: on the core width-2 instance it tripled the solve time (4.5 -> 12.3 s).
-LONG_HEURISTIC_RESTARTS = 1000
-LONG_HEURISTIC_SECONDS = 15.0
-LONG_START_AFTER = 30.0
 HEURISTIC_POLISHED = 8
 FLIP_CANDIDATES = 40
 

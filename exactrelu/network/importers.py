@@ -11,7 +11,7 @@ Sources (see docs/validate.md):
 * a PyTorch ``Linear -> ReLU -> Linear`` state dict (``.pt``/``.pth``, read with
   ``torch.load(..., weights_only=True)``) or such a module as an object.
 
-Every network is normalised into the class of SPEC §1: real output weights are moved
+Every network is normalised into the class (docs/problem.md): real output weights are moved
 into the hidden layer by positive homogeneity (``TwoLayerNetwork.from_real_output``), and
 a width-1 network with a positive output weight and output bias 0 is a one-node network.
 :class:`LoadedNetwork` records what was done, so reports can say so.
@@ -93,7 +93,7 @@ def normalise(
     notes: list[str] = []
     if np.any(np.abs(v) != 1.0):
         notes.append(
-            "output weights rescaled to ±1 by positive homogeneity of ReLU (SPEC §1): "
+            "output weights rescaled to ±1 by positive homogeneity of ReLU: "
             "hidden unit j multiplied by |v_j|"
         )
     if np.any(v == 0.0):

@@ -2,7 +2,7 @@
 
 * :class:`OneNodeNetwork`: ``f(x) = max(0, w·x + b)``.
 * :class:`TwoLayerNetwork`: ``f(x) = Σ_j v_j · max(0, W_j·x + b_j) + c`` with
-  ``v_j ∈ {-1, +1}`` (SPEC §1). :meth:`TwoLayerNetwork.from_real_output` maps a
+  ``v_j ∈ {-1, +1}`` (docs/problem.md). :meth:`TwoLayerNetwork.from_real_output` maps a
   network with real output weights into the class by positive homogeneity.
 
 Both expose the same interface (``pre_activations``, ``predict``, ``loss``,
@@ -158,7 +158,7 @@ class TwoLayerNetwork(_Network):
 
     @classmethod
     def from_real_output(cls, W: Any, b: Any, v: Any, c: float = 0.0) -> TwoLayerNetwork:
-        """Map a network with real output weights into the class (SPEC §1).
+        """Map a network with real output weights into the class (positive homogeneity).
 
         ReLU is positively homogeneous: ``v·max(0, u·x + t) = sign(v)·max(0, |v|u·x + |v|t)``,
         so unit j is rescaled by ``|v_j|`` and keeps the sign of ``v_j``. A unit with
