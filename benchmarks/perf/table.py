@@ -11,19 +11,19 @@ ran.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
 
+from exactrelu.bench.store import read_results
+
 
 def load(paths: list[str]) -> dict[tuple[str, str], dict]:
+    """Rows by (instance, method); a later file's row replaces an earlier one's."""
     rows = {}
     for path in paths:
-        for line in Path(path).read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows[(row["instance"], row["method"])] = row
+        for row in read_results(Path(path)):
+            rows[(row["instance"], row["method"])] = row
     return rows
 
 
