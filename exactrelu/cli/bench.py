@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+NAME = "bench"
+HELP = "run a benchmark suite (instances x methods x settings), resumable"
+DESCRIPTION = (
+    "Run every run of SUITE not already in the results file, writing each "
+    "result as it finishes; check each against the instance's reference optimum "
+    "(exit code 1 on a mismatch or a crashed run); print a summary table."
+)
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "bench",
-        help="run a benchmark suite (instances x methods x settings), resumable",
-        description="Run every run of SUITE not already in the results file, writing each "
-        "result as it finishes; check each against the instance's reference optimum "
-        "(exit code 1 on a mismatch or a crashed run); print a summary table.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("suite", metavar="SUITE", help="suite file (see benchmarks/README.md)")
     p.add_argument(
         "--out",
@@ -31,7 +32,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="Dask distributed scheduler, e.g. tcp://127.0.0.1:8786",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 
-from exactrelu.cli.common import add_problem_arguments, problem_from_args
+from exactrelu.cli import common
+
+NAME = "export"
+HELP = "write the training MIP as LP or MPS files for other solvers"
+DESCRIPTION = (
+    "Write the big-M MIP of INSTANCE. One-node: one file; two-layer: one "
+    "file per output-sign case, OUT.p{k}.FORMAT with k positive output weights (the "
+    "optimum is the smallest over the files). Squared loss is an MIQP (quadratic "
+    "objective) unless --squared tangents."
+)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     from exactrelu.formulation.export import FORMATS, SQUARED_EXPORT
 
-    p = subparsers.add_parser(
-        "export",
-        help="write the training MIP as LP or MPS files for other solvers",
-        description="Write the big-M MIP of INSTANCE. One-node: one file; two-layer: one "
-        "file per output-sign case, OUT.p{k}.FORMAT with k positive output weights (the "
-        "optimum is the smallest over the files). Squared loss is an MIQP (quadratic "
-        "objective) unless --squared tangents.",
-    )
     p.add_argument("instance", metavar="INSTANCE", help="instance file (.npz or .csv)")
     p.add_argument("--format", choices=FORMATS, default="lp", help="file format (default lp)")
     p.add_argument(
@@ -25,14 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="output name without suffix (default: the instance name, here)",
     )
-    add_problem_arguments(p)
+    common.add_problem_arguments(p)
     p.add_argument(
         "--squared",
         choices=SQUARED_EXPORT,
         default="quadratic",
         help="squared loss as an MIQP (default) or a MILP with tangent cuts",
     )
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from exactrelu.instances import load_instance
 
     instance = load_instance(args.instance)
-    problem = problem_from_args(args, instance)
+    problem = common.problem_from_args(args, instance)
     for target in export_mip(
         problem, args.out or instance.name, format=args.format, squared=args.squared
     ):

@@ -7,15 +7,16 @@ import argparse
 from exactrelu.errors import InvalidInputError
 from exactrelu.generate import FAMILIES, write_generated
 
+NAME = "generate"
+HELP = "make a reproducible synthetic instance (planted networks, misspecified, xor)"
+DESCRIPTION = (
+    "Generate a synthetic instance: features uniform on [-1, 1]^d, targets "
+    "from FAMILY with the given noise and seed (the same arguments give the same file). "
+    "Writes OUT (.npz or .csv) and a JSON sidecar with the problem class."
+)
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "generate",
-        help="make a reproducible synthetic instance (planted networks, misspecified, xor)",
-        description="Generate a synthetic instance: features uniform on [-1, 1]^d, targets "
-        "from FAMILY with the given noise and seed (the same arguments give the same file). "
-        "Writes OUT (.npz or .csv) and a JSON sidecar with the problem class.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "family", choices=FAMILIES, metavar="FAMILY", help=f"one of {', '.join(FAMILIES)}"
     )
@@ -34,7 +35,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", help="loss recorded in the sidecar (default: family's natural one)")
     p.add_argument("--out", required=True, metavar="PATH", help="output file (.npz or .csv)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ function and prints the result. Errors map to exit codes:
 * 1: an internal error — one line too; set ``EXACTRELU_DEBUG=1`` for the traceback;
 * 130: interrupted (Ctrl-C) outside a solve.
 
-Each subcommand is a module of this package with ``add_parser(subparsers)``, which
-registers its parser with ``set_defaults(run=...)``; :data:`SUBCOMMANDS` lists them.
+Each subcommand is a module of this package with ``NAME``, ``HELP``, ``DESCRIPTION``,
+``add_arguments(parser)`` and ``run(args) -> exit code``; :data:`SUBCOMMANDS` lists them.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in SUBCOMMANDS:
-        command.add_parser(subparsers)
+        p = subparsers.add_parser(command.NAME, help=command.HELP, description=command.DESCRIPTION)
+        command.add_arguments(p)
+        p.set_defaults(run=command.run)
     return parser
 
 

@@ -14,14 +14,16 @@ KINDS = {
 }
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "plot",
-        help="write a PNG figure (needs matplotlib)",
-        description="Write a PNG figure. Kinds: "
-        + "; ".join(f"{kind}: {text}" for kind, text in KINDS.items())
-        + ".",
-    )
+NAME = "plot"
+HELP = "write a PNG figure (needs matplotlib)"
+DESCRIPTION = (
+    "Write a PNG figure. Kinds: "
+    + "; ".join(f"{kind}: {text}" for kind, text in KINDS.items())
+    + "."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
     for kind in ("time", "gap"):
         k = kinds.add_parser(kind, help=KINDS[kind])
@@ -41,7 +43,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     k.add_argument("--time-limit", type=float, default=60.0, metavar="S")
     k.add_argument("--out", required=True, metavar="FILE.png")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,32 +4,26 @@ from __future__ import annotations
 
 import argparse
 
-from exactrelu.cli.common import (
-    DEFAULT_PROGRESS,
-    add_output_arguments,
-    add_problem_arguments,
-    add_solver_arguments,
-    emit,
-    output_path,
+from exactrelu.cli import common
+
+NAME = "validate"
+HELP = "certify how far a trained network is from the optimum"
+DESCRIPTION = (
+    "Normalise the network in WEIGHTS into the class, compute its loss on "
+    "INSTANCE, run the exact solve warm-started from it and report the certified "
+    "optimum, the network's gap to it, dead units and activation patterns. WEIGHTS: "
+    "exactrelu .json (certificate) or .npz, PyTorch .pt state dict, or a pickled "
+    "scikit-learn MLP (.pkl/.joblib, with --trust-pickle). --loss and --weight-bound "
+    "default to the instance's JSON sidecar; the class (arch, width) is the network's."
 )
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     from exactrelu.validation import DEFAULT_TIME_LIMIT
 
-    p = subparsers.add_parser(
-        "validate",
-        help="certify how far a trained network is from the optimum",
-        description="Normalise the network in WEIGHTS into the class, compute its loss on "
-        "INSTANCE, run the exact solve warm-started from it and report the certified "
-        "optimum, the network's gap to it, dead units and activation patterns. WEIGHTS: "
-        "exactrelu .json (certificate) or .npz, PyTorch .pt state dict, or a pickled "
-        "scikit-learn MLP (.pkl/.joblib, with --trust-pickle). --loss and --weight-bound "
-        "default to the instance's JSON sidecar; the class (arch, width) is the network's.",
-    )
     p.add_argument("instance", metavar="INSTANCE", help="instance file (.npz or .csv)")
     p.add_argument("weights", metavar="WEIGHTS", help="network file")
-    add_problem_arguments(
+    common.add_problem_arguments(
         p,
         arch="network class (default: the network's)",
         width="must equal the network's width",
@@ -42,10 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow reading a pickle (runs code from the file: your own files only)",
     )
-    add_solver_arguments(p, time_limit=DEFAULT_TIME_LIMIT)
-    out = add_output_arguments(p, "report")
+    common.add_solver_arguments(p, time_limit=DEFAULT_TIME_LIMIT)
+    out = common.add_output_arguments(p, "report")
     out.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from exactrelu.problem import DEFAULT_WEIGHT_BOUND
     from exactrelu.validation import validate
 
-    out = output_path(args)
+    out = common.output_path(args)
     instance = load_instance(args.instance)
     loaded = load_weights(args.weights, trust_pickle=args.trust_pickle)
     meta = instance.meta
@@ -74,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         gap=args.gap,
         threads=args.threads,
         seed=args.seed,
-        progress=None if args.quiet else DEFAULT_PROGRESS,
+        progress=None if args.quiet else common.DEFAULT_PROGRESS,
         name=instance.name,
     )
-    emit(report.summary(), report.to_json(), as_json=args.json, out=out)
+    common.emit(report.summary(), report.to_json(), as_json=args.json, out=out)
     return 0

@@ -28,7 +28,7 @@ import numpy as np
 from exactrelu.convex.gram import fit_one_node_pattern, fit_two_layer_pattern
 from exactrelu.convex.tangents import AffineResiduals, tangent_rows
 from exactrelu.errors import SolverError
-from exactrelu.highs.matrix import INF, SparseRows, add_rows, pass_model
+from exactrelu.highs.matrix import INF, SparseRows, add_rows, pass_model, solve_to_optimum
 from exactrelu.highs.quiet import quiet_highs
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
 from exactrelu.problem import Problem
@@ -102,7 +102,7 @@ def _fit_residual_form(
     form = _ResidualForm(problem, pattern, signs, free)
     highs = quiet_highs()
     form.load(highs)
-    return form.network(_solve(highs))
+    return form.network(solve_to_optimum(highs, "a fixed-pattern problem"))
 
 
 def rescue_squared_pattern(
@@ -129,7 +129,7 @@ def rescue_squared_pattern(
     highs.setOptionValue("qp_regularization_value", 1e-7)  # HiGHS's default
     form.load(highs)
     try:
-        network, _ = form.network(_solve(highs))
+        network, _ = form.network(solve_to_optimum(highs, "a fixed-pattern problem"))
     except SolverError:
         return None
     n, r = problem.n, form.col_loss
@@ -302,14 +302,3 @@ class _ResidualForm:
         else:
             network = OneNodeNetwork(W[0], float(b[0]))
         return network, network.loss(problem.X, problem.y, problem.loss)
-
-
-def _solve(highs: highspy.Highs) -> np.ndarray:
-    """Run a loaded ``highs``; its primal solution, or :class:`SolverError`."""
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise SolverError(
-            "HiGHS did not solve a fixed-pattern problem: "
-            + highs.modelStatusToString(highs.getModelStatus())
-        )
-    return np.asarray(highs.getSolution().col_value)

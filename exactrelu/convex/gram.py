@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from exactrelu.errors import SolverError
-from exactrelu.highs.matrix import INF, SparseRows, pass_model
+from exactrelu.highs.matrix import INF, SparseRows, pass_model, solve_to_optimum
 from exactrelu.highs.quiet import quiet_highs
 from exactrelu.network.losses import loss_at_zero
 from exactrelu.network.networks import OneNodeNetwork, TwoLayerNetwork
@@ -237,13 +236,7 @@ class _ConvexProgram:
                 self.hess_diag,
                 self.offset,
             )
-        highs.run()
-        status = highs.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(
-                f"HiGHS did not solve a convex subproblem: {highs.modelStatusToString(status)}"
-            )
-        x = np.asarray(highs.getSolution().col_value)
+        x = solve_to_optimum(highs, "a convex subproblem")
         return x, float(highs.getInfo().objective_function_value)
 
 

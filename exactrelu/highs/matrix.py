@@ -137,3 +137,12 @@ def pass_model(
         status = highs.passModel(model)
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model")
+
+
+def solve_to_optimum(highs: highspy.Highs, what: str) -> np.ndarray:
+    """Run a loaded ``highs``; its primal solution, or :class:`SolverError` naming ``what``."""
+    highs.run()
+    status = highs.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise SolverError(f"HiGHS did not solve {what}: {highs.modelStatusToString(status)}")
+    return np.asarray(highs.getSolution().col_value)
