@@ -15,7 +15,7 @@ from exactrelu import Problem
 from exactrelu.convex.convex_regression import shape_constrained_bound
 from exactrelu.formulation import build_formulations, build_two_layer
 from exactrelu.formulation.interpolation import interpolations
-from exactrelu.formulation.model import initial_tangent_points
+from exactrelu.formulation.loss import initial_tangent_points
 from exactrelu.generate import generate
 from exactrelu.highs.compile import CompiledModel
 from exactrelu.network.networks import TwoLayerNetwork

@@ -15,7 +15,8 @@ import logging
 from pathlib import Path
 
 from exactrelu.errors import InvalidInputError
-from exactrelu.formulation.model import build_formulations, initial_tangent_points
+from exactrelu.formulation.loss import initial_tangent_points
+from exactrelu.formulation.model import build_formulations
 from exactrelu.problem import Problem
 
 FORMATS = ("lp", "mps")

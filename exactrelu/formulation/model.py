@@ -1,68 +1,42 @@
-"""Pyomo formulations of ReLU training with big-M activation constraints.
+"""Pyomo formulations of ReLU training with big-M activation constraints: the builders.
 
-Two builders share one signature, ``build_*(problem, *, positive_units, squared)``,
-and return a :class:`Formulation`: the Pyomo model plus the maps between its
-variables and networks. The model is a plain ``pyomo.environ.ConcreteModel`` that
-users may inspect, extend, write to a file or hand to another solver.
+Two builders share one signature, ``build_*(problem, *, positive_units, squared, ...)``,
+and return a :class:`Formulation`: the Pyomo model plus the maps between its variables
+and networks. The model is a plain ``pyomo.environ.ConcreteModel`` that users may
+inspect, extend, write to a file or hand to another solver. A two-layer network of width
+h needs ``h + 1`` models, one per *sign case* (the number of +1 output weights; units of
+one sign are exchangeable, so only the count matters): :func:`build_formulations`.
 
-Variables (``j`` ranges over hidden units, one for one-node; ``i`` over samples):
+Notation: ``i`` ranges over samples, ``j`` over hidden units (one for one-node), ``k``
+over features; ``B`` is the weight bound, ``v_j`` the output signs, ``a_ij`` the
+activations, ``f_i`` the network's output.
 
-* ``W[j, k] ∈ [-B, B]``, ``b[j] ∈ [-B, B]`` (fixed to 0 without bias), two-layer
-  ``c`` free; output signs are data: units ``0..p-1`` have ``v = +1``, the rest -1.
-* ``a[i, j] ∈ [0, U_i]``: the activation ``max(0, z_ij)`` with
-  ``z_ij = Σ_k W[j, k] x_ik + b[j]`` (an expression) and ``U_i`` from
-  :func:`~exactrelu.formulation.bounds.preactivation_bounds`.
-* ``s[i, j] ∈ {0, 1}``: unit j active on sample i.
+A model is built block by block. :func:`~exactrelu.formulation.layout.make_layout`
+settles everything that depends on the data and the options (output signs, big-M
+values, which samples carry binaries, which rows are asked for) in a plain
+:class:`~exactrelu.formulation.layout.Layout`; then each block ``add_*(m, layout)`` adds
+its components, with the math of its rows in its docstring. In order (the order of the
+compiled model's columns and rows):
 
-Constraints (``L_i = -U_i``):
+* :func:`~exactrelu.formulation.variables.add_variables`: ``W``, ``b``, ``c``
+  (two-layer), ``a``, and the binaries ``s`` on ``S``;
+* :func:`~exactrelu.formulation.relu.add_relu_rows`: ``z``, ``relu_lower``,
+  ``relu_active``, ``relu_fixed_active``, ``relu_inactive``;
+* :func:`~exactrelu.formulation.relu.add_output`: ``f``;
+* :func:`~exactrelu.formulation.symmetry.add_symmetry_rows`: ``symmetry`` (two-layer;
+  rows only with ``order_units``);
+* :func:`~exactrelu.formulation.convexity.add_convexity_cuts`: ``convexity``
+  (``convexity_cuts=True``);
+* :func:`~exactrelu.formulation.convexity.add_shape_rows`: ``slope``, ``convex_sum``
+  (``shape_rows=True``, same-sign two-layer cases);
+* :func:`~exactrelu.formulation.loss.add_loss`: ``e`` with ``abs_above`` and
+  ``abs_below`` or ``hinge``, or ``t`` with ``tangents`` (squared loss); the objective
+  ``loss``.
 
-* ``relu_lower[i, j]``:    ``a_ij >= z_ij``                     (with ``a_ij >= 0``: a >= max(0, z))
-* ``relu_active[i, j]``:   ``a_ij <= z_ij - L_i (1 - s_ij)``    (s = 1 forces a = z)
-* ``relu_inactive[i, j]``: ``a_ij <= U_i s_ij``                 (s = 0 forces a = 0)
-* One-node with :class:`~exactrelu.formulation.bounds.CutoffBounds` (bounds that hold
-  for every network better than a cutoff): ``L_i, U_i`` come from them; a sample with
-  ``L_i >= 0`` is active, ``relu_fixed_active[i]``: ``a_i <= z_i`` and no binary; one
-  with ``U_i <= 0`` is inactive, ``a_i = 0`` and no binary.
-* One-node samples whose loss never decreases in ``a`` (squared or absolute loss with
-  ``y_i <= 0``, hinge with ``y_i = -1``) get only ``relu_lower``: minimisation pushes
-  ``a_i`` down to ``max(0, z_i)``, so no binary is needed (SPEC §3).
-* ``convexity[q, j]`` (``convexity_cuts=True``): ``a_kj <= Σ_l λ_l a_lj + B·ε`` whenever
-  ``x_k = Σ_l λ_l x_l`` is a convex combination of other samples (each unit's activation
-  is a convex function of x; ``ε`` covers floating-point leftovers). See
-  :mod:`~exactrelu.formulation.interpolation`. Binary-free one-node samples keep
-  ``a_i >= max(0, z_i)`` only, but ``a = max(0, z)`` everywhere satisfies every row, so
-  no network is cut off.
-* ``convex_sum[k, l]`` (two-layer, ``shape_rows=True``, same-sign cases only): the sum of
-  the activations ``A_i = Σ_j a_ij`` is a convex function of ``x`` (a sum of convex
-  functions), so it lies above its tangent planes at the samples:
-  ``A_l >= A_k + slope[k]·(x_l - x_k)`` for every ordered pair ``k != l``, with
-  ``slope[k, :] ∈ [-hB, hB]`` a subgradient at ``x_k`` (for the network,
-  ``Σ_{j active at x_k} W_j``). With all output signs equal, ``f = ±A + c``, so these
-  are the constraints of convex regression (:mod:`~exactrelu.convex.convex_regression`): the
-  LP bound of the case is at least the best convex (concave) fit, where the big-M rows
-  alone give 0. ``n (n - 1)`` rows; mixed-sign cases do not get them (each sign group's
-  sum is convex too, but the difference of two fits anything). The MIP solver does not
-  add them: measured, they shrank one tree 7x in one run and gained nothing in others
-  (benchmarks/README.md); the option is here for experiments and other solvers.
-* Symmetry (two-layer): units of one output sign are exchangeable. By default the model
-  is left symmetric, so that the solver's symmetry detection finds the permutations and
-  breaks them itself (HiGHS reports the generators in presolve and applies orbital
-  fixing in its tree; measured 1.3-2x fewer nodes than the ordering constraint below,
-  see benchmarks/README.md). ``order_units=True`` adds, for solvers without symmetry
-  handling, ``symmetry[j]``: ``Σ_i s_ij >= Σ_i s_i,j+1`` (order by activation count).
-
-Loss, with the output ``f_i = a_i0`` (one-node) or ``Σ_j v_j a_ij + c`` (two-layer):
-
-* absolute: ``e_i >= y_i - f_i``, ``e_i >= f_i - y_i``, minimise ``Σ e_i``;
-* hinge:    ``e_i >= 0``, ``e_i >= 1 - y_i f_i``, minimise ``Σ e_i``;
-* squared, ``squared="tangents"`` (HiGHS: no MIQP): ``t_i >= 0`` and tangent cuts
-  ``t_i >= 2 r̄ (y_i - f_i) - r̄²`` (in the ``ConstraintList`` ``tangents``), minimise
-  ``Σ t_i``, a valid lower bound on ``Σ (y_i - f_i)²`` tightened by adding cuts; with
-  ``squared="quadratic"`` the objective is ``Σ (y_i - f_i)²`` itself (an MIQP for
-  solvers that take one, such as SCIP). After building, ``add_residual_segments``
-  models ``t_i`` piecewise linearly across a residual range in bounded columns
-  (``delta``, ``segment_sum``, ``segment_loss``): the accuracy of many tangents at the
-  simplex cost of two rows per sample.
+After building, :meth:`Formulation.add_tangents` and
+:meth:`Formulation.add_residual_segments` tighten a squared-loss model
+(:mod:`~exactrelu.formulation.loss`), and :meth:`Formulation.variable_values` turns a
+network into a complete assignment of the variables (a warm start), block by block.
 """
 
 from __future__ import annotations
@@ -74,13 +48,32 @@ import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
 from exactrelu.errors import InvalidInputError
-from exactrelu.formulation.bounds import CutoffBounds, preactivation_bounds
+from exactrelu.formulation.bounds import CutoffBounds
+from exactrelu.formulation.convexity import add_convexity_cuts, add_shape_rows, slope_values
 from exactrelu.formulation.interpolation import Interpolation, interpolations
-from exactrelu.network.losses import loss_monotone_in_activation
+from exactrelu.formulation.layout import make_layout
+from exactrelu.formulation.loss import (
+    add_loss,
+    add_residual_segments,
+    add_tangent_cuts,
+    loss_values,
+)
+from exactrelu.formulation.relu import add_output, add_relu_rows
+from exactrelu.formulation.symmetry import add_symmetry_rows
+from exactrelu.formulation.variables import add_variables, network_values
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
 from exactrelu.problem import Problem
 
-SQUARED_MODES = ("tangents", "quadratic")
+# The blocks in the order they are added: the compiled model's columns and rows follow it.
+BLOCKS = (
+    add_variables,
+    add_relu_rows,
+    add_output,
+    add_symmetry_rows,
+    add_convexity_cuts,
+    add_shape_rows,
+    add_loss,
+)
 
 
 @dataclass(eq=False)
@@ -186,56 +179,26 @@ class Formulation:
             values = np.where(np.isnan(points), -np.inf, 2 * points * r - points**2)
             modelled = np.maximum(modelled, values.max(axis=0))
         keep = r**2 - modelled > min_violation * np.maximum(1.0, r**2)
-        y = self.problem.y
-        added = []
-        for i in np.flatnonzero(keep):
-            ri = float(r[i])
-            added.append(m.tangents.add(m.t[i] >= 2.0 * ri * (float(y[i]) - m.f[i]) - ri * ri))
+        added = add_tangent_cuts(m, self.problem.y, r, np.flatnonzero(keep))
         if added:
             self.tangent_points.append(np.where(keep, r, np.nan))
         return added
 
     def add_residual_segments(self, radius: float, steps: int) -> None:
-        """Squared loss as a piecewise-linear function of each residual, in columns.
+        """Model each square piecewise linearly on ``2·steps`` segments across ``±radius``.
 
-        The residual ``r_i = y_i - f_i`` is split into ``2·steps`` segments of length
-        ``h = radius / steps`` across ``[-radius, radius]``: ``δ_ik ∈ [0, h]`` with
-        ``Σ_k δ_ik = r_i + radius``; then ``t_i >= radius² - h²/4 + Σ_k 2 p_k δ_ik``
-        with ``p_k = -radius + (k + ½) h``. The slopes ``2 p_k`` increase, so the
-        cheapest filling is in order and the row's projection is ``t_i >= g(r_i)``,
-        ``g`` the maximum of the tangents at the ``p_k`` (they switch at the segment
-        ends): below ``r_i²`` by at most ``h²/4``. The same accuracy as ``2·steps``
-        tangent rows per sample, as bounded columns and two rows, which the simplex
-        handles far more cheaply than rows.
-
-        It also restricts every residual to ``[-radius, radius]``: only valid for
-        solves that want networks better than a loss of ``radius²`` (an incumbent's).
+        See :func:`~exactrelu.formulation.loss.add_residual_segments`: ``t_i`` is then
+        below ``r_i²`` by at most ``(radius / steps)² / 4``, and every residual is
+        restricted to ``[-radius, radius]`` (valid only for solves that want networks
+        better than a loss of ``radius²``). Once per model, squared loss in
+        ``"tangents"`` mode only.
         """
         m = self.model
         if not hasattr(m, "tangents") or self.segments is not None:
             raise InvalidInputError(
                 "residual segments apply once, to squared loss in 'tangents' mode"
             )
-        h = radius / steps
-        points = -radius + (np.arange(2 * steps) + 0.5) * h
-        m.segment_index = pyo.RangeSet(0, 2 * steps - 1)
-        m.delta = pyo.Var(m.I, m.segment_index, bounds=(0.0, h), initialize=0.0)
-        y = self.problem.y
-        m.segment_sum = pyo.Constraint(
-            m.I,
-            rule=lambda m, i: (
-                sum(m.delta[i, k] for k in m.segment_index) == float(y[i]) - m.f[i] + radius
-            ),
-        )
-        m.segment_loss = pyo.Constraint(
-            m.I,
-            rule=lambda m, i: (
-                m.t[i]
-                >= radius**2
-                - h**2 / 4
-                + sum(2 * float(points[k]) * m.delta[i, k] for k in m.segment_index)
-            ),
-        )
+        add_residual_segments(m, self.problem.y, radius, steps)
         self.segments = (radius, steps)
 
     def variable_values(self, network: Network) -> ComponentMap | None:
@@ -249,60 +212,10 @@ class Formulation:
         if network is None or network.max_abs_weight() > p.weight_bound * (1 + 1e-12):
             return None
         m = self.model
-        W, b = network.hidden_weights
-        z = network.pre_activations(p.X)
-        a = np.maximum(z, 0.0)
-        values = ComponentMap()
-        for j in range(p.width):
-            for k in range(p.d):
-                values[m.W[j, k]] = W[j, k]
-            values[m.b[j]] = b[j] if p.bias else 0.0
-        for i, j in m.a:
-            values[m.a[i, j]] = min(a[i, j], self.upper[i])
-        for i, j in m.s:
-            values[m.s[i, j]] = 1.0 if z[i, j] > 0 else 0.0
-        f = network.predict(p.X)
-        if p.arch == "two-layer":
-            values[m.c] = network.c
-        if hasattr(m, "slope"):
-            # the subgradient of Σ_j max(0, z_ij) at x_i: the sum of the active units' W_j
-            slopes = (z > 0).astype(float) @ W
-            for i, k in m.slope:
-                values[m.slope[i, k]] = slopes[i, k]
-        if p.loss == "squared":
-            if hasattr(m, "t"):
-                for i in m.t:
-                    values[m.t[i]] = (p.y[i] - f[i]) ** 2
-            if self.segments is not None:
-                radius, steps = self.segments
-                h = radius / steps
-                filled = np.clip(p.y - f + radius, 0.0, 2 * radius)
-                delta = np.clip(filled[:, None] - h * np.arange(2 * steps), 0.0, h)
-                for i, k in m.delta:
-                    values[m.delta[i, k]] = delta[i, k]
-        elif p.loss == "absolute":
-            for i in m.e:
-                values[m.e[i]] = abs(p.y[i] - f[i])
-        else:
-            for i in m.e:
-                values[m.e[i]] = max(0.0, 1.0 - p.y[i] * f[i])
+        values = network_values(m, p, network, self.upper)
+        values.update(slope_values(m, p.X, network))
+        values.update(loss_values(m, p, network.predict(p.X), self.segments))
         return values
-
-
-def initial_tangent_points(problem: Problem) -> list[np.ndarray]:
-    """Residuals for the first tangent cuts of squared loss.
-
-    ``r̄ = y_i`` is exact for a network that predicts 0 on sample i (an inactive
-    one-node sample); a symmetric grid scaled by the spread of ``y`` keeps the first
-    MILP's bound from being trivially 0 where the fit is good.
-    """
-    y = problem.y
-    scale = max(float(np.std(y)), 1e-3)
-    points = [y.copy()]
-    for fraction in (0.1, 0.3, 1.0):
-        points.append(np.full_like(y, fraction * scale))
-        points.append(np.full_like(y, -fraction * scale))
-    return points
 
 
 def _build(
@@ -314,121 +227,28 @@ def _build(
     cuts: list[Interpolation] | None = None,
     shape_rows: bool = False,
 ) -> Formulation:
-    if squared not in SQUARED_MODES:
-        raise InvalidInputError(
-            f"squared must be one of {', '.join(SQUARED_MODES)}; got {squared!r}"
-        )
-    X, y = problem.X, problem.y
-    n, d, h = problem.n, problem.d, problem.width
-    two_layer = problem.arch == "two-layer"
-    if not 0 <= positive_units <= h:
-        raise InvalidInputError(f"positive_units must be in 0..{h}, got {positive_units}")
-    signs = np.where(np.arange(h) < positive_units, 1.0, -1.0)
-    lower, upper = preactivation_bounds(problem)
-    fixed_active = np.zeros(n, bool)
-    if cutoff_bounds is not None:
-        if two_layer:
-            raise InvalidInputError("cutoff bounds apply to one-node formulations only")
-        lower = np.maximum(lower, cutoff_bounds.lower)
-        upper = np.minimum(upper, cutoff_bounds.upper)
-        fixed_active = cutoff_bounds.active & (upper > 0)
-    upper = np.maximum(upper, 0.0)  # upper = 0: a_i = 0 (inactive, or z_i = 0 always)
-    lower = np.minimum(lower, 0.0)
-    B = problem.weight_bound
-
-    if two_layer:
-        monotone_samples = np.zeros(n, bool)
-    else:
-        monotone_samples = loss_monotone_in_activation(y, problem.loss)
-    binary_samples = ~monotone_samples & (upper > 0) & ~fixed_active
-
+    """The model of one sign case: its layout, then each block of :data:`BLOCKS` in turn."""
+    layout = make_layout(
+        problem,
+        positive_units,
+        squared=squared,
+        cutoff_bounds=cutoff_bounds,
+        order_units=order_units,
+        cuts=cuts,
+        shape_rows=shape_rows,
+    )
     m = pyo.ConcreteModel(name=f"exactrelu {problem.arch} {problem.loss}")
-    m.I = pyo.RangeSet(0, n - 1)
-    m.J = pyo.RangeSet(0, h - 1)
-    m.K = pyo.RangeSet(0, d - 1)
-    m.W = pyo.Var(m.J, m.K, bounds=(-B, B), initialize=0.0)
-    m.b = pyo.Var(m.J, bounds=(-B, B), initialize=0.0)
-    if not problem.bias:
-        m.b.fix(0.0)
-    if two_layer:
-        m.c = pyo.Var(initialize=0.0)
-    m.a = pyo.Var(m.I, m.J, bounds=lambda _, i, j: (0.0, float(upper[i])), initialize=0.0)
-    binary_index = [(i, j) for i in np.flatnonzero(binary_samples) for j in range(h)]
-    m.S = pyo.Set(initialize=[(int(i), j) for i, j in binary_index], dimen=2)
-    m.s = pyo.Var(m.S, domain=pyo.Binary, initialize=0)
-
-    def z(m, i, j):
-        return sum(float(X[i, k]) * m.W[j, k] for k in range(d) if X[i, k] != 0.0) + m.b[j]
-
-    m.z = pyo.Expression(m.I, m.J, rule=z)
-    m.relu_lower = pyo.Constraint(m.I, m.J, rule=lambda m, i, j: m.a[i, j] >= m.z[i, j])
-    m.relu_active = pyo.Constraint(
-        m.S, rule=lambda m, i, j: m.a[i, j] <= m.z[i, j] - float(lower[i]) * (1 - m.s[i, j])
+    for add_block in BLOCKS:
+        add_block(m, layout)
+    return Formulation(
+        problem,
+        m,
+        layout.signs,
+        layout.binary_samples,
+        layout.monotone_samples,
+        layout.upper,
+        layout.lower,
     )
-    m.relu_fixed_active = pyo.Constraint(
-        [int(i) for i in np.flatnonzero(fixed_active)], rule=lambda m, i: m.a[i, 0] <= m.z[i, 0]
-    )
-    m.relu_inactive = pyo.Constraint(
-        m.S, rule=lambda m, i, j: m.a[i, j] <= float(upper[i]) * m.s[i, j]
-    )
-    if two_layer:
-        m.f = pyo.Expression(
-            m.I, rule=lambda m, i: sum(float(signs[j]) * m.a[i, j] for j in range(h)) + m.c
-        )
-        # (samples with x_i = 0 and no bias carry no binary; without any, nothing to order)
-        ordered = order_units and len(m.S)
-        pairs = [j for j in range(h - 1) if signs[j] == signs[j + 1]] if ordered else []
-        active_samples = [int(i) for i in np.flatnonzero(binary_samples)]
-        m.symmetry = pyo.Constraint(
-            pairs,
-            rule=lambda m, j: (
-                sum(m.s[i, j] for i in active_samples) >= sum(m.s[i, j + 1] for i in active_samples)
-            ),
-        )
-    else:
-        m.f = pyo.Expression(m.I, rule=lambda m, i: m.a[i, 0])
-    if cuts is not None:
-        m.Q = pyo.RangeSet(0, len(cuts) - 1) if cuts else pyo.Set(initialize=[])
-        m.convexity = pyo.Constraint(
-            m.Q,
-            m.J,
-            rule=lambda m, q, j: (
-                m.a[cuts[q].sample, j]
-                - sum(
-                    float(w) * m.a[int(other), j]
-                    for other, w in zip(cuts[q].others, cuts[q].weights, strict=True)
-                )
-                <= B * cuts[q].error
-            ),
-        )
-
-    if shape_rows and two_layer and positive_units in (0, h) and n > 1:
-        m.slope = pyo.Var(m.I, m.K, bounds=(-h * B, h * B), initialize=0.0)
-        pairs = [(k, other) for k in range(n) for other in range(n) if k != other]
-
-        def convex_sum(m, k, other):
-            rise = sum(m.a[other, j] - m.a[k, j] for j in range(h))
-            step = X[other] - X[k]
-            return rise >= sum(float(step[q]) * m.slope[k, q] for q in range(d))
-
-        m.convex_sum = pyo.Constraint(pairs, rule=convex_sum)
-
-    if problem.loss == "squared":
-        if squared == "quadratic":
-            m.loss = pyo.Objective(expr=sum((float(y[i]) - m.f[i]) ** 2 for i in range(n)))
-        else:
-            m.t = pyo.Var(m.I, bounds=(0.0, None), initialize=0.0)
-            m.tangents = pyo.ConstraintList()
-            m.loss = pyo.Objective(expr=sum(m.t[i] for i in range(n)))
-    else:
-        m.e = pyo.Var(m.I, bounds=(0.0, None), initialize=0.0)
-        if problem.loss == "absolute":
-            m.abs_above = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= float(y[i]) - m.f[i])
-            m.abs_below = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= m.f[i] - float(y[i]))
-        else:
-            m.hinge = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= 1 - float(y[i]) * m.f[i])
-        m.loss = pyo.Objective(expr=sum(m.e[i] for i in range(n)))
-    return Formulation(problem, m, signs, binary_samples, monotone_samples, upper, lower)
 
 
 def build_one_node(
@@ -441,9 +261,11 @@ def build_one_node(
 ) -> Formulation:
     """Big-M MIP of one-node training (``positive_units`` is 1; kept for the shared signature).
 
-    ``cutoff_bounds`` tighten the big-M values and fix activations; the model then only
-    keeps networks with a loss at most their threshold. ``convexity_cuts`` adds
-    :mod:`~exactrelu.formulation.interpolation`'s cuts.
+    ``cutoff_bounds`` tighten the big-M values and fix activations
+    (:func:`~exactrelu.formulation.layout.make_layout`); the model then only keeps
+    networks with a loss at most their threshold. ``convexity_cuts`` adds
+    :func:`~exactrelu.formulation.convexity.add_convexity_cuts`' rows at
+    :mod:`~exactrelu.formulation.interpolation`'s combinations.
     """
     if problem.arch != "one-node":
         raise InvalidInputError(f"build_one_node needs a one-node problem, got {problem.arch}")
@@ -464,10 +286,12 @@ def build_two_layer(
 ) -> Formulation:
     """Big-M MIP of two-layer training with ``positive_units`` output weights +1, the rest -1.
 
-    ``order_units`` adds the constraint ordering exchangeable units by activation count;
-    by default they are left for the solver's symmetry detection (module docstring).
-    ``convexity_cuts`` adds :mod:`~exactrelu.formulation.interpolation`'s cuts;
-    ``shape_rows`` the convex-regression rows of a same-sign case (module docstring).
+    ``order_units`` adds the rows ordering exchangeable units by activation count; by
+    default they are left for the solver's symmetry detection
+    (:mod:`~exactrelu.formulation.symmetry`). ``convexity_cuts`` adds
+    :func:`~exactrelu.formulation.convexity.add_convexity_cuts`' rows; ``shape_rows`` the
+    convex-regression rows of a same-sign case
+    (:func:`~exactrelu.formulation.convexity.add_shape_rows`).
     """
     if problem.arch != "two-layer":
         raise InvalidInputError(f"build_two_layer needs a two-layer problem, got {problem.arch}")

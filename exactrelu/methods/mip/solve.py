@@ -11,7 +11,8 @@ import numpy as np
 from exactrelu.certificate import Certificate, Stop
 from exactrelu.errors import InvalidInputError
 from exactrelu.formulation.bounds import CutoffBounds
-from exactrelu.formulation.model import build_formulations, initial_tangent_points
+from exactrelu.formulation.loss import initial_tangent_points
+from exactrelu.formulation.model import build_formulations
 from exactrelu.methods.heuristics import heuristic_start
 from exactrelu.methods.mip.case import SignCase
 from exactrelu.methods.mip.presolve import presolve_one_node, presolve_two_layer
