@@ -1,0 +1,107 @@
+"""Time two checkouts of exactrelu on the same instances, side by side in one run.
+
+    python benchmarks/side_by_side.py OLD_DIR NEW_DIR INSTANCE... [--threads T] [--gap 1e-4]
+        [--time-limit 300] [--repeat 1] [--out results.jsonl]
+
+OLD_DIR and NEW_DIR are source checkouts (``git worktree add /tmp/old <commit>``). For
+each instance the two are run one after the other, in alternating order from one
+instance to the next, each in a fresh process with ``PYTHONPATH`` pointing at its
+checkout, so that the load of a shared machine hits both alike. Each run is
+``exactrelu solve INSTANCE --json`` with the instance's sidecar defaults. Prints one
+Markdown table (seconds, status, nodes, ratio new / old) and, with ``--out``, writes
+every run as a JSON line as it finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def run(checkout: Path, instance: str, args: argparse.Namespace) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        "exactrelu",
+        "solve",
+        instance,
+        "--json",
+        "--quiet",
+        "--gap",
+        str(args.gap),
+        "--time-limit",
+        str(args.time_limit),
+    ]
+    if args.threads is not None:
+        command += ["--threads", str(args.threads)]
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=checkout)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        return {"status": "error", "seconds": wall, "error": done.stderr.strip()[-300:]}
+    cert = json.loads(done.stdout)
+    details = cert.get("details", {})
+    return {
+        "status": cert["status"],
+        "seconds": cert["seconds"],
+        "objective": cert["objective"],
+        "nodes": details.get("nodes"),
+        "tangent_cuts": details.get("tangent_cuts"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("old", type=Path)
+    parser.add_argument("new", type=Path)
+    parser.add_argument("instances", nargs="+")
+    parser.add_argument("--threads", type=int, help="solver threads (default: exactrelu's)")
+    parser.add_argument("--gap", type=float, default=1e-4)
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    old, new = args.old.resolve(), args.new.resolve()
+    rows = []
+    for index, instance in enumerate(args.instances):
+        instance = str(Path(instance).resolve())
+        for repeat in range(args.repeat):
+            order = [("old", old), ("new", new)]
+            if (index + repeat) % 2:
+                order.reverse()
+            results = {}
+            for label, checkout in order:
+                results[label] = run(checkout, instance, args)
+                if args.out:
+                    with args.out.open("a") as stream:
+                        row = {"instance": Path(instance).stem, "code": label, **results[label]}
+                        stream.write(json.dumps(row) + "\n")
+            rows.append((Path(instance).stem, results["old"], results["new"]))
+            print(
+                f"{rows[-1][0]}: old {results['old']['seconds']:.2f} s, new "
+                f"{results['new']['seconds']:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    print("| instance | old (s) | new (s) | new / old | old nodes | new nodes | statuses |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    logs = []
+    for name, a, b in rows:
+        ratio = b["seconds"] / max(a["seconds"], 1e-9)
+        logs.append(math.log(max(ratio, 1e-9)))
+        print(
+            f"| {name} | {a['seconds']:.2f} | {b['seconds']:.2f} | {ratio:.2f} | "
+            f"{a.get('nodes')} | {b.get('nodes')} | {a['status']} / {b['status']} |"
+        )
+    print(f"\nGeometric mean new / old: {math.exp(sum(logs) / len(logs)):.3f} over {len(logs)}")
+
+
+if __name__ == "__main__":
+    main()
