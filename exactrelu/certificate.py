@@ -54,7 +54,14 @@ class Stop(StrEnum):
 
 @dataclass
 class Certificate:
-    """The result of a solve; ``to_json`` gives the documented JSON."""
+    """The result of a solve; ``to_json`` gives the documented JSON.
+
+    ``weight_bound`` and ``box_active`` say which box the certificate covers and whether
+    the returned network touches it; ``box`` how the box was chosen (``rule``: ``fixed``
+    or ``auto``; ``units``: ``data`` or ``standardised``, with the standardisation and every
+    box tried under ``auto``). ``is_global`` (JSON key ``global``) is True only when the
+    optimum is proven over every network of the class, whatever its weights.
+    """
 
     status: Status
     objective: float
@@ -72,6 +79,8 @@ class Certificate:
     box_active: bool
     method: str
     details: dict[str, Any] = field(default_factory=dict)
+    box: dict[str, Any] = field(default_factory=dict)
+    is_global: bool = False
 
     @property
     def network(self) -> Network:
@@ -83,20 +92,48 @@ class Certificate:
         return self.status == "optimal"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["global"] = data.pop("is_global")
+        return data
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Certificate:
+        data = dict(data)
+        data["is_global"] = bool(data.pop("global", False))
         return cls(**{**data, "status": Status(data["status"])})
+
+    def class_summary(self) -> str:
+        """Which networks the certificate covers, in one or two sentences."""
+        shape = f"{self.arch}" + (f" width-{self.width}" if self.arch == "two-layer" else "")
+        standardised = self.box.get("units") == "standardised"
+        box = f"[-{self.weight_bound:g}, {self.weight_bound:g}]" + (
+            " (standardised units)" if standardised else ""
+        )
+        if self.is_global:
+            return (
+                f"optimal over every {shape} network, whatever its weights (proven without the box)"
+            )
+        covered = f"{shape} networks with weights in {box}"
+        if self.status != Status.OPTIMAL:
+            return f"best network found among {covered}"
+        if not self.box_active:
+            return f"optimal over all {covered}; the optimum is interior"
+        fix = (
+            "the automatic box stopped growing at its largest size"
+            if self.box.get("rule") == "auto"
+            else "raise --weight-bound, or use --weight-bound auto"
+        )
+        return f"optimal over all {covered}; the box binds: a larger box may do better ({fix})"
 
     def summary(self) -> str:
         """A short human-readable report (the CLI's default output)."""
         bound = "none" if self.bound is None else f"{self.bound:.10g}"
         gap = "n/a" if self.gap is None else f"{self.gap:.3g}"
         lines = [
+            f"class      {self.class_summary()}",
             f"status     {self.status}",
             f"loss       {self.objective:.10g}   ({self.loss}, sum over {self.n} samples)",
             f"bound      {bound}",
@@ -104,15 +141,15 @@ class Certificate:
             f"time       {self.seconds:.2f} s   (method {self.method})",
             f"network    {self.arch}"
             + (f", width {self.width}" if self.arch == "two-layer" else "")
-            + f", weight bound {self.weight_bound:g}",
+            + f", weight bound {self.weight_bound:g}"
+            + (" (standardised units)" if self.box.get("units") == "standardised" else ""),
         ]
         for key, value in self.weights.items():
             lines.append(f"  {key:<8} {_fmt(value)}")
-        if self.box_active:
-            lines.append(
-                "note       a weight sits on the box: the optimum over a larger box may be "
-                "lower (raise --weight-bound)"
-            )
+        tried = self.box.get("tried", [])
+        if len(tried) > 1:
+            sizes = ", ".join(f"{t['weight_bound']:g}" for t in tried)
+            lines.append(f"note       the box grew while the optimum touched it: {sizes}")
         return "\n".join(lines)
 
 
@@ -136,6 +173,41 @@ def gap_closed(objective: float, bound: float | None, rel_gap: float, abs_gap: f
     return objective - bound <= max(rel_gap * abs(objective), abs_gap)
 
 
+@dataclass(frozen=True)
+class BoxReport:
+    """The weight box a certificate covers, and how it was chosen.
+
+    Attributes
+    ----------
+    weight_bound : float
+        Its radius.
+    active : bool
+        The returned network touches it.
+    rule : {"fixed", "auto"}
+    units : {"data", "standardised"}
+        ``standardised``: the box holds the weights of the network on standardised data
+        (``standardisation`` says how the data were standardised).
+    standardisation : dict, optional
+    tried : tuple of dict
+        Under ``auto``: every box solved, with its result.
+    """
+
+    weight_bound: float
+    active: bool
+    rule: str = "fixed"
+    units: str = "data"
+    standardisation: dict[str, Any] | None = None
+    tried: tuple[dict[str, Any], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "units": self.units}
+        if self.standardisation is not None:
+            out["standardisation"] = self.standardisation
+        if self.tried:
+            out["tried"] = list(self.tried)
+        return out
+
+
 def make_certificate(
     problem: Problem,
     network: Network,
@@ -147,6 +219,8 @@ def make_certificate(
     rel_gap: float = DEFAULT_REL_GAP,
     abs_gap: float = DEFAULT_ABS_GAP,
     details: dict[str, Any] | None = None,
+    box: BoxReport | None = None,
+    proven_without_box: bool = False,
 ) -> Certificate:
     """Build a certificate for ``network`` on ``problem``, deciding the status honestly.
 
@@ -156,6 +230,11 @@ def make_certificate(
         A proven lower bound on the optimum of the class (None when nothing is proven).
     stop : Stop
         Why the method stopped.
+    box : BoxReport, optional
+        The box covered (default: ``problem``'s fixed box, in the units of the data).
+    proven_without_box : bool, default False
+        The method's proof of ``bound`` never used the box: an optimal certificate is then
+        optimal over all weights (``is_global``).
     """
     objective = network.loss(problem.X, problem.y, problem.loss)
     if bound is not None:
@@ -170,6 +249,8 @@ def make_certificate(
         status = Status.NOT_PROVEN
     else:
         status = Status(stop.value)
+    if box is None:
+        box = BoxReport(problem.weight_bound, network.on_box(problem.weight_bound))
     weights = network.to_dict()
     return Certificate(
         status=status,
@@ -180,12 +261,14 @@ def make_certificate(
         arch=problem.arch,
         width=problem.width,
         loss=problem.loss,
-        weight_bound=problem.weight_bound,
+        weight_bound=box.weight_bound,
         bias=problem.bias,
         n=problem.n,
         d=problem.d,
         weights=weights,
-        box_active=network.on_box(problem.weight_bound),
+        box_active=box.active,
         method=method,
         details=dict(details or {}),
+        box=box.as_dict(),
+        is_global=status is Status.OPTIMAL and proven_without_box,
     )

@@ -17,8 +17,10 @@ import numpy as np
 from exactrelu.errors import InvalidInputError
 from exactrelu.files import check_output_path, write_text_atomically
 from exactrelu.instances import save_instance
-from exactrelu.problem import DEFAULT_WEIGHT_BOUND, LOSSES, check_choice, check_positive
+from exactrelu.problem import LOSSES, check_choice, check_positive
 
+# Generated instances record a fixed box that holds their planted network (radius 1).
+GENERATED_BOX = 2.0
 FAMILIES = ("planted-one-node", "planted-two-layer", "misspecified", "xor")
 
 
@@ -125,7 +127,7 @@ def write_generated(
                 raise InvalidInputError(f"{path} exists (use --force to overwrite)")
     X, y, meta = generate(family, n, d, noise=noise, seed=seed, width=width)
     loss = check_choice("loss", loss, LOSSES) if loss else meta.get("loss", "squared")
-    record = {"arch": meta["arch"], "loss": loss, "B": DEFAULT_WEIGHT_BOUND, "generator": meta}
+    record = {"arch": meta["arch"], "loss": loss, "B": GENERATED_BOX, "generator": meta}
     if meta["arch"] == "two-layer":
         record["width"] = meta.get("width", width)
     save_instance(out, X, y)

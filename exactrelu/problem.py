@@ -16,7 +16,7 @@ are the shared checks of options elsewhere (solver options, method options, file
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,8 @@ from exactrelu.errors import InvalidInputError
 
 ARCHS = ("one-node", "two-layer")
 LOSSES = ("squared", "absolute", "hinge")
-DEFAULT_WEIGHT_BOUND = 2.0
+AUTO = "auto"
+DEFAULT_WEIGHT_BOUND = AUTO
 DEFAULT_ARCH = "one-node"
 DEFAULT_LOSS = "squared"
 DEFAULT_WIDTH = 2  # width of a two-layer network when none is given
@@ -110,15 +111,33 @@ def check_positive(name: str, value: Any, *, integer: bool = False) -> Any:
     return number
 
 
+def check_weight_bound(value: Any) -> float | str:
+    """``"auto"`` or a positive finite number (also given as text, as on the command line)."""
+    if isinstance(value, str):
+        if value.strip().lower() == AUTO:
+            return AUTO
+        try:
+            value = float(value)
+        except ValueError:
+            raise InvalidInputError(
+                f"weight bound must be a positive number or 'auto', got {value!r}"
+            ) from None
+    return check_positive("weight bound", value)
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     """One training problem: data, architecture, loss and weight box.
 
     The network class is fixed by ``arch`` (``"one-node"`` or ``"two-layer"``),
     ``width`` (hidden units of a two-layer network; 1 for one-node) and ``bias``;
-    the weights range over the box of radius ``weight_bound`` (the two-layer output
-    bias ``c`` is free and the output weights are ±1, see docs/problem.md). The objective is
-    the **sum** over samples of the per-sample ``loss``.
+    the weights range over a box (the two-layer output bias ``c`` is free and the output
+    weights are ±1, see docs/problem.md). The objective is the **sum** over samples of
+    the per-sample ``loss``.
+
+    The box is either a number ``B`` (``|w_j| <= B``, ``|b| <= B`` in the units of the
+    data) or ``"auto"``: the box is taken in standardised units, chosen from the data's
+    scale and grown while the optimum touches it (:mod:`exactrelu.methods.auto_box`).
 
     Parameters
     ----------
@@ -127,8 +146,8 @@ class Problem:
     arch : {"one-node", "two-layer"}, default "one-node"
     width : int, default 1 for one-node, 2 for two-layer
     loss : {"squared", "absolute", "hinge"}, default "squared"
-    weight_bound : float, default 2.0
-        Radius ``B`` of the box ``|w_j| <= B``, ``|b| <= B``.
+    weight_bound : float or "auto", default "auto"
+        Radius ``B`` of the box ``|w_j| <= B``, ``|b| <= B``, or ``"auto"``.
     bias : bool, default True
         Whether hidden units have a bias ``b``.
     name : str, default ""
@@ -140,7 +159,7 @@ class Problem:
     arch: str = DEFAULT_ARCH
     width: int | None = None
     loss: str = DEFAULT_LOSS
-    weight_bound: float = DEFAULT_WEIGHT_BOUND
+    weight_bound: float | str = DEFAULT_WEIGHT_BOUND
     bias: bool = True
     name: str = ""
 
@@ -159,7 +178,7 @@ class Problem:
             width = check_positive(
                 "width", DEFAULT_WIDTH if self.width is None else self.width, integer=True
             )
-        bound = check_positive("weight bound", self.weight_bound)
+        bound = check_weight_bound(self.weight_bound)
         if loss == "hinge":
             labels = np.flatnonzero((y != 1.0) & (y != -1.0))
             if labels.size:
@@ -180,6 +199,15 @@ class Problem:
             ("bias", bool(self.bias)),
         ):
             object.__setattr__(self, key, value)
+
+    @property
+    def auto_box(self) -> bool:
+        """The box is chosen and grown automatically (``weight_bound == "auto"``)."""
+        return self.weight_bound == AUTO
+
+    def with_box(self, weight_bound: float) -> Problem:
+        """The same problem with a fixed box of radius ``weight_bound``."""
+        return replace(self, weight_bound=weight_bound)
 
     @property
     def n(self) -> int:

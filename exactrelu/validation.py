@@ -39,6 +39,7 @@ from exactrelu.network.importers import LoadedNetwork, as_network
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
 from exactrelu.problem import (
     ARCHS,
+    AUTO,
     DEFAULT_WEIGHT_BOUND,
     LOSSES,
     Problem,
@@ -47,12 +48,13 @@ from exactrelu.problem import (
 )
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds; validation is a diagnostic, so it is bounded by default
+FIXED_BOX = 2.0  # the box of containing_weight_bound when none is asked for
 BOX_MARGIN = 1e-3  # a grown box leaves the network this far (relative) inside the boundary
 MAX_PERMUTATION_WIDTH = 7  # exact unit matching up to 7! = 5040 permutations, greedy beyond
 
 
 def containing_weight_bound(
-    network: Network, requested: float | None = None, default: float = DEFAULT_WEIGHT_BOUND
+    network: Network, requested: float | None = None, default: float = FIXED_BOX
 ) -> tuple[float, bool]:
     """The box radius to validate ``network`` in, and whether a requested box had to grow.
 
@@ -377,7 +379,11 @@ def validate(
         raise InvalidInputError(
             "the network has hidden biases, so it is not in the class without bias (drop --no-bias)"
         )
-    box, grown = containing_weight_bound(net, weight_bound, default_weight_bound)
+    if (default_weight_bound if weight_bound is None else weight_bound) == AUTO:
+        # the automatic box starts large enough to hold the network (in standardised units)
+        box, grown = AUTO, False
+    else:
+        box, grown = containing_weight_bound(net, weight_bound, default_weight_bound)
     problem = Problem(
         X, y, arch=net.arch, width=net.width, loss=loss, weight_bound=box, bias=bias, name=name
     )
@@ -405,7 +411,7 @@ def validate(
         gap_lower=_relative(excess_lower, optimum),
         excess_upper=excess_upper,
         excess_lower=excess_lower,
-        weight_bound=box,
+        weight_bound=certificate.weight_bound,
         weight_bound_requested=weight_bound,
         box_grown=grown,
         arch=problem.arch,
@@ -415,7 +421,7 @@ def validate(
         d=problem.d,
         dead_units={"network": net.dead_units(X), "optimum": best.dead_units(X)},
         pattern_difference=pattern_difference(X, net, best),
-        network_on_box=net.on_box(box),
+        network_on_box=net.on_box(box) if box != AUTO else False,
         optimum_on_box=certificate.box_active,
         source=loaded.source,
         notes=list(loaded.notes),

@@ -78,7 +78,7 @@ def planted_one_node_problem(
         y = np.where(z > 0, 1.0, -1.0)
     else:
         y = np.maximum(0.0, z) + noise * rng.standard_normal(n)
-    return Problem(X, y, loss=loss, **kw)
+    return Problem(X, y, loss=loss, **{"weight_bound": 2.0, **kw})
 
 
 def random_problem(seed: int, n: int, d: int, *, loss: str, **kw) -> Problem:
@@ -88,7 +88,7 @@ def random_problem(seed: int, n: int, d: int, *, loss: str, **kw) -> Problem:
     y = rng.standard_normal(n)
     if loss == "hinge":
         y = np.where(y > 0, 1.0, -1.0)
-    return Problem(X, y, loss=loss, **kw)
+    return Problem(X, y, loss=loss, **{"weight_bound": 2.0, **kw})
 
 
 def brute_force_optimum(problem: Problem) -> float:

@@ -119,7 +119,7 @@ def test_enumerate_equals_brute_force_on_degenerate_data(loss):
     """Duplicated and collinear samples exercise the degenerate-ray fallback."""
     X = np.array([[0.0, 0], [1, 1], [2, 2], [3, 3], [1, 1], [0, 1], [2, 0], [1, 0]])
     y = np.array([0.1, 1.2, 2.1, 2.9, 0.8, -0.5, 1.5, 0.4])
-    problem = Problem(X, y, loss=loss)
+    problem = Problem(X, y, loss=loss, weight_bound=2.0)
     cert = solve_enumerate(problem, OPTS)
     assert cert.status == "optimal"
     assert close(cert.objective, brute_force_optimum(problem))
@@ -189,7 +189,7 @@ def test_approx_is_exact_on_realizable_data(loss, d, polish):
     itself). For hinge, a one-node output is >= 0, so only all-+1 labels are realizable."""
     problem = planted_one_node_problem(d, 40, d, loss=loss)
     if loss == "hinge":
-        problem = Problem(problem.X, np.ones(problem.n), loss="hinge")
+        problem = Problem(problem.X, np.ones(problem.n), loss="hinge", weight_bound=2.0)
     cert = solve_approx(problem, OPTS, polish=polish)
     assert cert.objective <= 1e-9
 

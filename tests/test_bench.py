@@ -191,7 +191,7 @@ def test_gurobi_size_limit_is_a_skip_with_a_note():
     from exactrelu.bench.executors import Skipped, run_method
 
     X = np.random.default_rng(0).uniform(-1, 1, size=(1100, 2))
-    problem = Problem(X, np.maximum(0, X @ [1.0, -1.0]))
+    problem = Problem(X, np.maximum(0, X @ [1.0, -1.0]), weight_bound=2.0)
     try:
         run_method("gurobi", problem, time_limit=5, threads=1, seed=0)
     except Skipped as exc:

@@ -71,11 +71,13 @@ def test_mip_on_cutoff_bounds_matches_brute_force(seed, n, d, kind, B, bias):
 
 def test_presolve_closes_a_planted_instance_without_a_milp():
     X, y = planted_one_node(5, 60, 2, noise=0.05)
-    cert = solve(Problem(X, y), method="mip")
+    cert = solve(Problem(X, y, weight_bound=2.0), method="mip")
     assert cert.status == "optimal"
     assert cert.details["presolve"]["closed"] is True
     assert cert.details["mip_solves"] == 0
-    assert cert.objective == pytest.approx(solve(Problem(X, y), method="enumerate").objective)
+    assert cert.objective == pytest.approx(
+        solve(Problem(X, y, weight_bound=2.0), method="enumerate").objective
+    )
 
 
 def network_loss(problem, theta):
@@ -89,7 +91,7 @@ def test_cutoff_bounds_keep_every_network_below_the_threshold(seed, slack):
     """Every network with loss at most T satisfies the bounds, the optimum included."""
     rng = np.random.default_rng(seed)
     X, y = planted_one_node(seed, 30, 2, noise=0.2)
-    problem = Problem(X, y)
+    problem = Problem(X, y, weight_bound=2.0)
     optimum = solve(problem, method="enumerate")
     w, b = np.asarray(optimum.weights["w"]), optimum.weights["b"]
     theta_opt = np.r_[w, b]
@@ -122,7 +124,7 @@ def test_cutoff_bounds_keep_every_network_below_the_threshold(seed, slack):
 
 def test_time_limit_returns_network_and_bound():
     X, y = data(6, 120, 3, "random")
-    problem = Problem(X, y)
+    problem = Problem(X, y, weight_bound=2.0)
     cert = solve(problem, method="bnb", time_limit=0.5)
     assert cert.status in ("time_limit", "optimal")
     assert cert.bound is not None and 0 <= cert.bound <= cert.objective
@@ -134,6 +136,8 @@ def test_time_limit_returns_network_and_bound():
 @pytest.mark.parametrize(("arch", "loss"), [("one-node", "absolute"), ("two-layer", "squared")])
 def test_bnb_refuses_other_problems(arch, loss):
     X, y = planted_one_node(0, 8, 2)
-    problem = Problem(X, y, arch=arch, loss=loss, width=2 if arch == "two-layer" else None)
+    problem = Problem(
+        X, y, arch=arch, loss=loss, width=2 if arch == "two-layer" else None, weight_bound=2.0
+    )
     with pytest.raises(InvalidInputError, match="method 'bnb'"):
         solve(problem, method="bnb")

@@ -76,7 +76,7 @@ def test_json_output_has_the_certificate_keys(instance, capsys):
     assert data["status"] == "optimal" and data["method"] == "mip"
     assert (data["n"], data["d"], data["arch"], data["loss"]) == (8, 2, "one-node", "squared")
     # the CLI reports what the API computes on the same data
-    api = solve(Problem(X, y))
+    api = solve(Problem(X, y, weight_bound=2.0))
     assert abs(data["objective"] - api.objective) <= 1e-6 * api.objective + 1e-9
     # and its objective is the loss of its own weights
     cert = Certificate.from_dict(data)
@@ -114,7 +114,9 @@ def test_summary_is_the_default(instance, capsys):
     code, out, err = run(["solve", path, "--quiet"], capsys)
     assert code == 0
     assert err == ""  # --quiet: no progress lines
-    assert out.splitlines()[0].split() == ["status", "optimal"]
+    # the summary leads with the class the certificate covers, then the status
+    assert out.splitlines()[0].startswith("class      optimal over all one-node networks")
+    assert out.splitlines()[1].split() == ["status", "optimal"]
     assert "loss" in out and "bound" in out
     with pytest.raises(json.JSONDecodeError):
         json.loads(out)
@@ -125,7 +127,7 @@ def test_out_writes_the_certificate(instance, tmp_path, capsys):
     target = tmp_path / "cert.json"
     code, out, _ = run(["solve", path, "--out", target, "--quiet"], capsys)
     assert code == 0
-    assert out.splitlines()[0].split() == ["status", "optimal"]  # summary still printed
+    assert out.splitlines()[1].split() == ["status", "optimal"]  # summary still printed
     data = json.loads(target.read_text())
     assert CERTIFICATE_KEYS <= set(data)
     assert f"{data['objective']:.10g}" in out
@@ -182,7 +184,7 @@ def test_progress_lines_go_to_stderr(instance, capsys):
     path, _, _ = instance
     code, out, err = run(["solve", path, "--progress", "0.001"], capsys)
     assert code == 0
-    assert out.splitlines()[0].split() == ["status", "optimal"]
+    assert out.splitlines()[1].split() == ["status", "optimal"]
     assert len(err.splitlines()) >= 1
 
 
@@ -313,7 +315,7 @@ BAD_FLAGS = [
     (["--weight-bound", "0"], r"weight bound must be a positive"),
     (["--weight-bound", "-1"], r"weight bound must be a positive"),
     (["--weight-bound", "nan"], r"weight bound must be a positive"),
-    (["--weight-bound", "big"], r"argument --weight-bound: invalid float value: 'big'"),
+    (["--weight-bound", "big"], r"weight bound must be a positive number or 'auto', got 'big'"),
     (["--arch", "two-layer", "--width", "0"], r"width must be an integer >= 1"),
     (["--width", "2"], r"width applies to two-layer networks only"),
     (["--arch", "two-layer", "--width", "two"], r"argument --width: invalid int value"),

@@ -87,7 +87,7 @@ def test_problem_defaults_and_cleaning():
         "one-node",
         1,
         "squared",
-        2.0,
+        "auto",
         True,
     )
     assert (p.n, p.d) == (2, 2)
@@ -218,7 +218,7 @@ def test_sidecar_defaults_and_overrides(write_instance):
     plain = load_instance(write_instance("plain.csv", X3, Y3))
     assert plain.meta == {}
     p = plain.problem()
-    assert (p.arch, p.width, p.loss, p.weight_bound) == ("one-node", 1, "squared", 2.0)
+    assert (p.arch, p.width, p.loss, p.weight_bound) == ("one-node", 1, "squared", "auto")
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".npz"])

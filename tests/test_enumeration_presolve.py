@@ -21,7 +21,7 @@ def one_feature(loss: str, seed: int, n: int = 6, width: int = 2) -> exactrelu.P
     X, y = planted_two_layer(seed, n, 1, width=width)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    return exactrelu.Problem(X, y, arch="two-layer", width=width, loss=loss)
+    return exactrelu.Problem(X, y, arch="two-layer", width=width, loss=loss, weight_bound=2.0)
 
 
 @pytest.mark.parametrize("loss", ["squared", "absolute", "hinge"])
@@ -42,14 +42,14 @@ def test_one_feature_presolve_matches_brute_force_and_the_milps(loss, seed):
 
 def test_more_features_go_to_the_milps():
     X, y = planted_two_layer(0, 6, 2)
-    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2))
+    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, weight_bound=2.0))
     assert "presolve" not in cert.details and cert.details["mip_solves"] >= 1
 
 
 def test_stopped_enumeration_keeps_its_network():
     # Width 3, n = 50, d = 1: about 1.4 million pattern tuples, far beyond 2 seconds.
     X, y, _ = generate("planted-two-layer", 50, 1, noise=0.1, seed=3, width=3)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=3)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
     cert = exactrelu.solve(problem, time_limit=2.0)
     assert cert.status == "time_limit"
     assert cert.details["presolve"]["method"] == "enumerate"
@@ -69,7 +69,7 @@ def test_rescued_pattern_brackets_the_fixed_pattern_optimum(width):
     # On patterns HiGHS solves directly, the rescue's network and LP bound must bracket
     # the QP's optimum tightly: bound <= optimum <= the rescue network's loss.
     X, y, _ = generate("planted-two-layer", 30, 2, noise=0.1, seed=4, width=width)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=width)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=width, weight_bound=2.0)
     rng = np.random.default_rng(0)
     signs = np.where(np.arange(width) == 0, 1.0, -1.0)
     for _ in range(3):

@@ -38,9 +38,11 @@ def test_check_estimator(estimator):
 
 def test_regressor_fit_is_the_enumerated_optimum():
     X, y = data()
-    model = ExactReLURegressor(loss="absolute").fit(X, y)
+    model = ExactReLURegressor(loss="absolute", weight_bound=2.0).fit(X, y)
     assert model.certificate_.status == "optimal"
-    optimum = exactrelu.solve(exactrelu.Problem(X, y, loss="absolute"), method="enumerate")
+    optimum = exactrelu.solve(
+        exactrelu.Problem(X, y, loss="absolute", weight_bound=2.0), method="enumerate"
+    )
     assert model.certificate_.objective == pytest.approx(optimum.objective, rel=1e-6)
     assert np.sum(np.abs(y - model.predict(X))) == pytest.approx(optimum.objective, rel=1e-6)
     assert model.n_features_in_ == 2
@@ -53,11 +55,13 @@ def test_classifier_keeps_classes_and_is_optimal_for_hinge():
     X, _ = data(seed=1)
     labels = np.where(X[:, 0] + 0.2 * X[:, 1] > 0.05, "b", "a")
     labels[0] = "b" if labels[0] == "a" else "a"  # not separable: a positive hinge optimum
-    model = ExactReLUClassifier().fit(X, labels)
+    model = ExactReLUClassifier(weight_bound=2.0).fit(X, labels)
     assert list(model.classes_) == ["a", "b"]
     assert set(model.predict(X)) <= {"a", "b"}
     signs = np.where(labels == "b", 1.0, -1.0)
-    optimum = exactrelu.solve(exactrelu.Problem(X, signs, loss="hinge"), method="enumerate")
+    optimum = exactrelu.solve(
+        exactrelu.Problem(X, signs, loss="hinge", weight_bound=2.0), method="enumerate"
+    )
     assert model.certificate_.status == "optimal"
     assert model.certificate_.objective == pytest.approx(optimum.objective, rel=1e-6, abs=1e-9)
     f = model.decision_function(X)

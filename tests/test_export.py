@@ -33,7 +33,7 @@ def small_problem(loss, arch="one-node", width=None, n=8):
     rng = np.random.default_rng(2)
     X = rng.uniform(-1, 1, size=(n, 2))
     y = np.maximum(0.0, X @ [1.0, -0.5] + 0.2) + 0.1 * rng.standard_normal(n)
-    return exactrelu.Problem(X, y, arch=arch, width=width, loss=loss)
+    return exactrelu.Problem(X, y, arch=arch, width=width, loss=loss, weight_bound=2.0)
 
 
 def highs_optimum(path):

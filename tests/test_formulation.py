@@ -57,7 +57,7 @@ def test_units_of_one_sign_are_exchangeable_in_the_model(loss):
     X, y = planted_two_layer(3, 7, 2, width=3)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    problem = Problem(X, y, arch="two-layer", width=3, loss=loss)
+    problem = Problem(X, y, arch="two-layer", width=3, loss=loss, weight_bound=2.0)
     for order_units in (False, True):
         formulation = build_two_layer(problem, positive_units=2, order_units=order_units)
         for residuals in initial_tangent_points(problem) if loss == "squared" else []:
@@ -96,7 +96,7 @@ def test_ordered_symmetric_and_shape_row_models_reach_the_brute_force_optimum(lo
     X, y = planted_two_layer(seed, 6, 2, width=2)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    problem = Problem(X, y, arch="two-layer", width=2, loss=loss)
+    problem = Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
     best = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     for order_units, shape_rows in ((False, False), (True, False), (False, True)):
         assert_matches(milp_optimum(problem, order_units, shape_rows=shape_rows), best)
@@ -110,7 +110,9 @@ def test_convexity_cuts_keep_the_brute_force_optimum(loss, arch, width, n):
     y = np.r_[y, 0.3]
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    problem = Problem(X, y, arch=arch, width=width if arch == "two-layer" else None, loss=loss)
+    problem = Problem(
+        X, y, arch=arch, width=width if arch == "two-layer" else None, loss=loss, weight_bound=2.0
+    )
     (model, *_) = (f.model for f in build_formulations(problem, convexity_cuts=True))
     assert len(model.convexity) >= width  # the inner sample got its cut per unit
     best = brute_force(X, y, arch=arch, width=width, loss=loss)
@@ -148,7 +150,7 @@ def row_violation(compiled: CompiledModel, values) -> float:
 @pytest.mark.parametrize("positive_units", [3, 0])
 def test_shape_rows_hold_for_every_network_of_a_same_sign_case(positive_units):
     X, y = planted_two_layer(4, 12, 2, width=3)
-    problem = Problem(X, y, arch="two-layer", width=3, loss="absolute")
+    problem = Problem(X, y, arch="two-layer", width=3, loss="absolute", weight_bound=2.0)
     formulation = build_two_layer(problem, positive_units=positive_units, shape_rows=True)
     assert len(formulation.model.convex_sum) == 12 * 11
     compiled = CompiledModel(formulation.model)
@@ -169,7 +171,7 @@ def test_shape_rows_lift_the_root_bound_to_the_convex_regression_bound(sign):
     # best convex (concave) fit, computed independently by shape_bound; without them the
     # big-M relaxation fits the noise and bounds nothing.
     X, y = planted_two_layer(2, 20, 2, width=3)
-    problem = Problem(X, y, arch="two-layer", width=3, loss="absolute")
+    problem = Problem(X, y, arch="two-layer", width=3, loss="absolute", weight_bound=2.0)
     positive_units = 3 if sign > 0 else 0
     fit = shape_constrained_bound(problem, sign)
     assert fit > 0.1
@@ -193,7 +195,7 @@ def test_residual_segments_model_each_square_within_a_quarter_step_squared(posit
     # the largest tangent at the segment midpoints (t_i >= 0 too): between r_i² - h²/4
     # and r_i². Checked against that maximum computed here, sample by sample.
     X, y = planted_two_layer(4, 9, 2, width=2)
-    problem = Problem(X, y, arch="two-layer", width=2)
+    problem = Problem(X, y, arch="two-layer", width=2, weight_bound=2.0)
     rng = np.random.default_rng(positive_units)
     formulation = build_two_layer(problem, positive_units=positive_units)
     network = formulation.network(rng.uniform(-1, 1, (2, 2)), rng.uniform(-1, 1, 2), 0.3)

@@ -132,7 +132,9 @@ def test_symmetry_rows_order_the_units_of_one_sign_by_activation_count(order_uni
     # Width 3 with signs (+1, +1, -1): only units 0 and 1 are exchangeable. Every binary
     # assignment of two samples is checked against the counts computed here.
     X = np.array([[1.0, 0.0], [0.0, 1.0]])
-    problem = Problem(X, np.array([0.5, -0.5]), arch="two-layer", width=3, loss="absolute")
+    problem = Problem(
+        X, np.array([0.5, -0.5]), arch="two-layer", width=3, loss="absolute", weight_bound=2.0
+    )
     layout = make_layout(problem, 2, order_units=order_units)
     m = model_of(layout, add_variables, add_symmetry_rows)
     assert len(m.symmetry) == (1 if order_units else 0)
@@ -170,7 +172,9 @@ def test_convexity_cut_of_a_sample_between_two_others():
     np.testing.assert_allclose(found.weights, lam, atol=1e-12)
 
     B = 2.0
-    problem = Problem(X, np.array([0.1, 0.5, 1.0]), arch="two-layer", width=2, loss="absolute")
+    problem = Problem(
+        X, np.array([0.1, 0.5, 1.0]), arch="two-layer", width=2, loss="absolute", weight_bound=2.0
+    )
     # the found cut, and a hand-made one whose leftover error widens the row by B·error
     hand_made = Interpolation(1, np.array([0, 2]), lam, error=1e-3)
     layout = make_layout(problem, 1, cuts=[found, hand_made])
@@ -205,7 +209,9 @@ def test_with_the_weights_fixed_the_model_optimum_is_the_networks_loss(loss, arc
     X, y = planted_two_layer(8, 6, 2, width=2)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    problem = Problem(X, y, arch=arch, width=width if arch == "two-layer" else None, loss=loss)
+    problem = Problem(
+        X, y, arch=arch, width=width if arch == "two-layer" else None, loss=loss, weight_bound=2.0
+    )
     rng = np.random.default_rng(1)
     for formulation in build_formulations(problem, convexity_cuts=True):
         m = formulation.model
@@ -228,7 +234,9 @@ def test_a_tangent_cut_is_exact_at_its_residual(arch, width):
     # the cuts were placed at fixed, each t_i is its squared residual; the same residuals
     # again add no cut.
     X, y = planted_two_layer(9, 6, 2, width=2)
-    problem = Problem(X, y, arch=arch, width=width if arch == "two-layer" else None)
+    problem = Problem(
+        X, y, arch=arch, width=width if arch == "two-layer" else None, weight_bound=2.0
+    )
     rng = np.random.default_rng(2)
     formulation = build_formulations(problem)[0]
     W, b = rng.uniform(-1, 1, (width, 2)), rng.uniform(-1, 1, width)
@@ -265,7 +273,7 @@ def test_warm_start_of_every_block_is_feasible_and_carries_the_true_loss(loss):
     X, y = planted_two_layer(5, 6, 2, width=3)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    problem = Problem(X, y, arch="two-layer", width=3, loss=loss)
+    problem = Problem(X, y, arch="two-layer", width=3, loss=loss, weight_bound=2.0)
     formulations = build_formulations(
         problem, order_units=True, convexity_cuts=True, shape_rows=True
     )

@@ -31,7 +31,7 @@ def network_loss(X, y, network, loss: str) -> float:
 @pytest.mark.parametrize("loss", ["squared", "absolute"])
 def test_flip_search_ends_in_a_local_optimum_never_worse(loss):
     X, y = planted_two_layer(3, 6, 2, noise=0.3)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
     rng = np.random.default_rng(0)
     start, start_loss = fit_fixed_pattern(problem, rng.random((6, 2)) < 0.5, np.array([1.0, -1.0]))
     found = flip_search(problem, start, Deadline(30.0))
@@ -53,7 +53,7 @@ def test_absolute_loss_start_finds_an_exact_fit(seed):
     # Noise-free planted data: subgradient descent on absolute loss alone often stalls
     # above 0; the squared-loss surrogate finds the zero-loss network.
     X, y = planted_two_layer(seed, 30, 2, noise=0.0)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss="absolute")
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss="absolute", weight_bound=2.0)
     options = SolveOptions()
     incumbent = Incumbent(problem, options, Deadline(None), zero_network("two-layer", 2, 2))
     heuristic_start(problem, options, incumbent)
@@ -65,7 +65,7 @@ def test_tangents_at_underestimated_solutions_keep_the_optimum(seed):
     # On these instances the MILP finds solutions below the cutoff whose true loss is
     # not: the tangents added there must not cut off the optimum.
     X, y = planted_two_layer(seed, 6, 2, noise=0.3)
-    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2))
+    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, weight_bound=2.0))
     oracle = brute_force(X, y, arch="two-layer", width=2, loss="squared")
     assert cert.details["underestimated_solutions"] >= 1
     assert_certifies(cert, oracle)
@@ -98,7 +98,7 @@ def test_better_incumbent_reaches_the_running_milp_of_its_sign_case(loss):
     # column values must represent that network (same predictions) and, for squared
     # loss, carry its true loss as the objective (a valid cutoff, not an underestimate).
     X, y = planted_two_layer(4, 6, 2, noise=0.3)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     search, cases = _cases_and_search(problem)
     network = exactrelu.TwoLayerNetwork(oracle.W, oracle.b, oracle.v, oracle.c)
@@ -134,7 +134,7 @@ def test_better_incumbent_reaches_the_running_milp_of_its_sign_case(loss):
 def test_heuristic_start_stops_with_the_search():
     # Ctrl-C (the interrupted flag) ends even a long start at once: nothing is polished.
     X, y = planted_two_layer(5, 30, 2, noise=0.1)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=2)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, weight_bound=2.0)
     options = SolveOptions()
     incumbent = Incumbent(problem, options, Deadline(None), zero_network("two-layer", 2, 2))
     incumbent.interrupted = True
@@ -149,7 +149,7 @@ def test_long_start_and_round_restarts_keep_the_optimum(monkeypatch, seed):
     settings = MipSettings(long_start_after=0.0, restart_gain=0.0, long_heuristic_restarts=200)
     X, y = planted_two_layer(seed, 6, 2, noise=0.3)
     for loss in ("squared", "absolute"):
-        problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+        problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
         cert = exactrelu.solve(problem, settings=settings)
         oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
         assert_certifies(cert, oracle)
@@ -172,7 +172,7 @@ def test_restarted_rounds_run_again_to_the_optimum(monkeypatch, loss):
     X, y = planted_two_layer(6, 6, 2, noise=0.3)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
     cert = exactrelu.solve(problem, settings=MipSettings(convexity_bound=False))
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     assert cert.details["rounds_restarted_for_a_better_cutoff"] >= 1

@@ -43,6 +43,6 @@ def test_ctrl_c_returns_the_incumbent_and_its_bound(tmp_path, sig):
     cert = json.loads(out)
     assert cert["status"] == "interrupted"
     network = exactrelu.TwoLayerNetwork(**cert["weights"])
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=3)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
     assert cert["objective"] == pytest.approx(network.loss(problem.X, problem.y), rel=1e-12)
     assert 0.0 <= cert["bound"] <= cert["objective"]

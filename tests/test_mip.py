@@ -154,7 +154,7 @@ def test_realizable_instance_is_certified_at_zero(arch):
         if arch == "one-node"
         else planted_two_layer(5, 10, 2, noise=0.0)
     )
-    problem = Problem(X, y, arch=arch)
+    problem = Problem(X, y, arch=arch, weight_bound=2.0)
     cert = solve(problem)
     check_certificate(cert, problem)
     assert cert.status == "optimal"
@@ -174,7 +174,7 @@ def test_csv_and_npz_copies_give_the_same_certificate(write_instance):
 
 def test_time_limit_returns_network_and_bound():
     X, y = planted_two_layer(7, 80, 3, width=3, noise=0.5)
-    problem = Problem(X, y, arch="two-layer", width=3)
+    problem = Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
     start = time.perf_counter()
     cert = solve(problem, time_limit=2.0)
     wall = time.perf_counter() - start
@@ -193,7 +193,7 @@ def test_progress_lines_show_every_sign_case(capsys):
     # The overall bound is the smallest case bound (0 on hard instances until the last
     # case proves something): the progress line also shows each case's own state.
     X, y = planted_two_layer(7, 40, 3, width=3, noise=0.5)  # built in well under 3 s
-    problem = Problem(X, y, arch="two-layer", width=3)
+    problem = Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
     cert = solve(problem, time_limit=3.0, progress=1e-6)
     lines = [
         line for line in capsys.readouterr().err.splitlines() if "sign cases by +1 units" in line
@@ -308,7 +308,7 @@ def test_mip_matches_scip_beyond_brute_force(loss):
     from oracle import scip_optimum
 
     X, y = make_data("one-node", loss, 9, 14, 2)
-    problem = Problem(X, y, loss=loss)
+    problem = Problem(X, y, loss=loss, weight_bound=2.0)
     scip = scip_optimum(X, y, loss=loss)
     cert = solve(problem)
     check_certificate(cert, problem)

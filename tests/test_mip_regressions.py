@@ -20,7 +20,7 @@ def test_zero_sample_without_bias_keeps_its_positive_residual(loss):
     X[3] = 0.0
     y = rng.normal(size=7)
     y[3] = 0.25
-    problem = exactrelu.Problem(X, y, loss=loss, bias=False)
+    problem = exactrelu.Problem(X, y, loss=loss, bias=False, weight_bound=2.0)
     cert = exactrelu.solve(problem)
     oracle = brute_force(X, y, loss=loss, bias=False)
     assert cert.status == "optimal"
@@ -37,7 +37,7 @@ def test_sign_case_pruned_by_the_cutoff_counts_as_proven(seed, loss):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(6, 2))
     y = rng.normal(size=6)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
     cert = exactrelu.solve(problem, settings=MipSettings(convexity_bound=False))
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     assert cert.details["pruned_by_cutoff"] >= 1
@@ -56,7 +56,7 @@ def test_threads_option_in_a_fresh_process():
         "rng = np.random.default_rng(0)\n"
         "X = rng.normal(size=(8, 2))\n"
         "y = np.maximum(0, X @ [1.0, -1.0]) + 0.1 * rng.normal(size=8)\n"
-        "c = exactrelu.solve(exactrelu.Problem(X, y), threads=1)\n"
+        "c = exactrelu.solve(exactrelu.Problem(X, y, weight_bound=2.0), threads=1)\n"
         "print(c.status)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -73,7 +73,7 @@ def test_sign_cases_side_by_side_match_brute_force(loss):
     rng = np.random.default_rng(11)
     X = rng.normal(size=(6, 2))
     y = np.sign(rng.normal(size=6)) if loss == "hinge" else rng.normal(size=6)
-    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss)
+    problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
     side_by_side = exactrelu.solve(problem, threads=2, settings=settings)
     one_by_one = exactrelu.solve(problem, threads=1, settings=settings)
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)

@@ -16,7 +16,7 @@ from exactrelu.network.networks import TwoLayerNetwork
 def test_bound_never_exceeds_a_network_of_the_case(loss, sign):
     """Every network whose output signs are all ``sign`` loses at least the bound."""
     X, y = planted_two_layer(3, 25, 2, width=3)
-    problem = Problem(X, y, arch="two-layer", width=3, loss=loss)
+    problem = Problem(X, y, arch="two-layer", width=3, loss=loss, weight_bound=2.0)
     bound = shape_constrained_bound(problem, sign)
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -40,7 +40,7 @@ def test_convex_data_fit_by_convex_functions_only():
         np.array([[1.0, 0.5], [-1.0, 0.2]]), np.array([0.1, 0.0]), np.ones(2), 0.3
     )
     y = net.predict(X)
-    problem = Problem(X, y, arch="two-layer", width=2)
+    problem = Problem(X, y, arch="two-layer", width=2, weight_bound=2.0)
     assert shape_constrained_bound(problem, 1.0) == pytest.approx(0.0, abs=1e-6)
     concave = shape_constrained_bound(problem, -1.0)
     assert concave > 0.1
@@ -51,6 +51,6 @@ def test_convex_data_fit_by_convex_functions_only():
 def test_hinge_bound_is_a_lower_bound():
     X, y = planted_two_layer(4, 20, 2)
     labels = np.where(y > np.median(y), 1.0, -1.0)
-    problem = Problem(X, labels, arch="two-layer", width=2, loss="hinge")
+    problem = Problem(X, labels, arch="two-layer", width=2, loss="hinge", weight_bound=2.0)
     bound = shape_constrained_bound(problem, 1.0)
     assert 0.0 <= bound <= problem.n  # the zero network loses exactly n

@@ -197,7 +197,7 @@ def test_cli_reports_json(tmp_path, capsys):
 def test_cli_reads_a_certificate_and_refuses_untrusted_pickles(tmp_path, capsys):
     X, y = data(seed=8)
     exactrelu.save_instance(tmp_path / "inst.npz", X, y)
-    problem = exactrelu.Problem(X, y)
+    problem = exactrelu.Problem(X, y, weight_bound=2.0)
     certificate = exactrelu.solve(problem, method="enumerate")
     (tmp_path / "cert.json").write_text(certificate.to_json())
     assert (

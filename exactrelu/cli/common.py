@@ -38,7 +38,9 @@ PROBLEM_FLAG_HELP = {
     "arch": "network class (default one-node)",
     "width": "hidden units of a two-layer network (default 2)",
     "loss": "per-sample loss (default squared)",
-    "weight_bound": "box radius: |w|, |b| <= B (default 2)",
+    "weight_bound": "box radius B (|w|, |b| <= B in the data's units) or 'auto' (default: "
+    "the sidecar's B, else auto: a box in standardised units, grown while the optimum "
+    "touches it)",
     "bias": "hidden units without bias",
 }
 
@@ -55,7 +57,7 @@ def add_problem_arguments(
     model.add_argument("--arch", choices=ARCHS, help=helps["arch"])
     model.add_argument("--width", type=int, metavar="H", help=helps["width"])
     model.add_argument("--loss", choices=LOSSES, help=helps["loss"])
-    model.add_argument("--weight-bound", type=float, metavar="B", help=helps["weight_bound"])
+    model.add_argument("--weight-bound", metavar="B", help=helps["weight_bound"])
     model.add_argument("--no-bias", action="store_true", help=helps["bias"])
     return model
 

@@ -7,6 +7,7 @@ import argparse
 from exactrelu.cli import common
 
 NAME = "export"
+EXPORT_BOX = 2.0
 HELP = "write the training MIP as LP or MPS files for other solvers"
 DESCRIPTION = (
     "Write the big-M MIP of INSTANCE. One-node: one file; two-layer: one "
@@ -26,7 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="output name without suffix (default: the instance name, here)",
     )
-    common.add_problem_arguments(p)
+    common.add_problem_arguments(
+        p, weight_bound=f"box radius B (default: the sidecar's B, else {EXPORT_BOX:g})"
+    )
     p.add_argument(
         "--squared",
         choices=SQUARED_EXPORT,
@@ -41,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from exactrelu.instances import load_instance
 
     instance = load_instance(args.instance)
+    if args.weight_bound is None and "B" not in instance.meta:
+        args.weight_bound = EXPORT_BOX  # a model needs a fixed box; "auto" is chosen in solves
     problem = common.problem_from_args(args, instance)
     for target in export_mip(
         problem, args.out or instance.name, format=args.format, squared=args.squared

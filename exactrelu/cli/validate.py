@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         arch="network class (default: the network's)",
         width="must equal the network's width",
         loss="default: sidecar, else hinge for a classifier, else squared",
-        weight_bound="box radius (default: sidecar B, else 2); grown to contain the network",
+        weight_bound="box radius B or 'auto' (default: sidecar B, else auto); a number is "
+        "grown to contain the network",
         bias="class without hidden biases",
     )
     p.add_argument(

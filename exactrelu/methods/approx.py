@@ -68,6 +68,7 @@ from exactrelu.convex.gram import (
 )
 from exactrelu.errors import SolverError
 from exactrelu.highs.quiet import quiet_highs
+from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.network.losses import loss_at_zero, loss_monotone_in_activation
 from exactrelu.network.networks import OneNodeNetwork, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
@@ -80,6 +81,7 @@ DEFAULT_POLISH = 20
 _POLISHED = 3  # how many of the best distinct networks are polished
 
 
+@accepts_auto_box
 def solve_approx(
     problem: Problem,
     options: SolveOptions,

@@ -50,6 +50,7 @@ from exactrelu.certificate import Certificate, Stop
 from exactrelu.convex.fixed_pattern import fit_fixed_pattern
 from exactrelu.errors import SolverError
 from exactrelu.formulation.bounds import CutoffBounds
+from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.heuristics import heuristic_start
 from exactrelu.methods.search import Incumbent, StageEnd, below_cutoff, trap_interrupts
 from exactrelu.network.networks import OneNodeNetwork
@@ -352,6 +353,7 @@ class OneNodeBranchAndBound:
         return StageEnd.FINISHED if not self.heap else StageEnd.ERROR
 
 
+@accepts_auto_box
 def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certificate:
     """Certify the optimum of a one-node, squared-loss problem by branch and bound.
 

@@ -31,6 +31,7 @@ import numpy as np
 from exactrelu.certificate import Certificate, Stop, make_certificate
 from exactrelu.convex.gram import augmented
 from exactrelu.errors import InvalidInputError
+from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.network.losses import best_constant, loss_gradient, per_sample_loss
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, check_in_class
 from exactrelu.options import Deadline, SolveOptions
@@ -44,6 +45,7 @@ DEFAULT_PATIENCE = 200
 INITS = ("random", "approx")
 
 
+@accepts_auto_box
 def solve_gd(
     problem: Problem,
     options: SolveOptions,
