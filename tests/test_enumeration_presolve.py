@@ -75,7 +75,7 @@ def test_rescued_pattern_brackets_the_fixed_pattern_optimum(width):
     for _ in range(3):
         W, b = rng.uniform(-1, 1, (width, 2)), rng.uniform(-0.5, 0.5, width)
         pattern = X @ W.T + b > 0
-        _, optimum = fit_fixed_pattern(problem, pattern, signs)
+        optimum = fit_fixed_pattern(problem, pattern, signs).loss
         network, bound = rescue_squared_pattern(problem, pattern, signs)
         assert bound <= optimum * (1 + 1e-9) + 1e-12
         assert network.loss(X, y, "squared") >= optimum * (1 - 1e-9)

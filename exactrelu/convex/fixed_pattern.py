@@ -25,7 +25,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
-from exactrelu.convex.gram import fit_one_node_pattern, fit_two_layer_pattern
+from exactrelu.convex.gram import PatternFit, box_binds, fit_one_node_pattern, fit_two_layer_pattern
 from exactrelu.convex.tangents import AffineResiduals, tangent_rows
 from exactrelu.errors import SolverError
 from exactrelu.highs.matrix import INF, SparseRows, add_rows, pass_model, solve_to_optimum
@@ -53,7 +53,8 @@ def fit_fixed_pattern(
     free: np.ndarray | None = None,
     *,
     highs: highspy.Highs | None = None,
-) -> tuple[Network, float]:
+    radius: float | None = None,
+) -> PatternFit:
     """Best network of the class whose activation pattern is ``pattern``.
 
     Parameters
@@ -68,12 +69,16 @@ def fit_fixed_pattern(
         Each must satisfy :func:`loss_monotone_in_activation`.
     highs : highspy.Highs, optional
         A HiGHS instance to reuse (its model is replaced).
+    radius : float, optional
+        The box of the weights (default the problem's); ``inf``: no box (the network
+        may then lie outside the class's box).
 
     Returns
     -------
-    network : OneNodeNetwork or TwoLayerNetwork
-    objective : float
-        Its loss recomputed in float64.
+    PatternFit
+        ``network`` (clipped into the box), its ``loss`` recomputed in float64, and
+        ``box_binds``: whether the box limited it (when False, the network is also the
+        best of the pattern over all weights).
 
     Notes
     -----
@@ -86,23 +91,32 @@ def fit_fixed_pattern(
     try:
         if problem.arch == "one-node":
             free_mask = np.zeros(problem.n, bool) if free is None else np.asarray(free, bool)
-            return fit_one_node_pattern(problem, pattern[:, 0], free_mask, highs)
+            return fit_one_node_pattern(problem, pattern[:, 0], free_mask, highs, radius)
         v = np.ones(problem.width) if signs is None else np.asarray(signs, float)
-        return fit_two_layer_pattern(problem, pattern, v, highs)
+        return fit_two_layer_pattern(problem, pattern, v, highs, radius)
     except SolverError:
         if highs is not None:
             highs.clearSolver()  # a failed solve can leave the reused instance in a bad state
-        return _fit_residual_form(problem, pattern, signs, free)
+        return _fit_residual_form(problem, pattern, signs, free, radius)
 
 
 def _fit_residual_form(
-    problem: Problem, pattern: np.ndarray, signs: np.ndarray | None, free: np.ndarray | None
-) -> tuple[Network, float]:
+    problem: Problem,
+    pattern: np.ndarray,
+    signs: np.ndarray | None,
+    free: np.ndarray | None,
+    radius: float | None = None,
+) -> PatternFit:
     """Residual form, on a fresh HiGHS: one residual variable and equality row per sample."""
-    form = _ResidualForm(problem, pattern, signs, free)
+    form = _ResidualForm(problem, pattern, signs, free, radius)
     highs = quiet_highs()
     form.load(highs)
-    return form.network(solve_to_optimum(highs, "a fixed-pattern problem"))
+    x = solve_to_optimum(highs, "a fixed-pattern problem")
+    network, loss = form.network(x)
+    theta = slice(0, form.n_theta)
+    duals = np.asarray(highs.getSolution().col_dual)[theta]
+    binds = box_binds(x[theta], duals, form.lower[theta], form.upper[theta], loss)
+    return PatternFit(network, loss, binds)
 
 
 def rescue_squared_pattern(
@@ -168,8 +182,10 @@ class _ResidualForm:
         pattern: np.ndarray,
         signs: np.ndarray | None,
         free: np.ndarray | None,
+        radius: float | None = None,
     ) -> None:
         self.problem = problem
+        self.radius = problem.weight_bound if radius is None else radius
         n, h = problem.n, problem.width
         two_layer = problem.arch == "two-layer"
         self.pattern = np.asarray(pattern, bool).reshape(n, h)
@@ -184,7 +200,7 @@ class _ResidualForm:
 
     def _columns(self) -> None:
         problem = self.problem
-        n, d, h, B = problem.n, problem.d, problem.width, problem.weight_bound
+        n, d, h, B = problem.n, problem.d, problem.width, self.radius
         self.n_theta = h * d + h + (1 if problem.arch == "two-layer" else 0)
         self.col_loss = self.n_theta
         self.col_a = self.col_loss + n
@@ -292,7 +308,7 @@ class _ResidualForm:
     def network(self, solution: np.ndarray) -> tuple[Network, float]:
         """The network of a solution vector, clipped into the box, and its loss."""
         problem = self.problem
-        h, d, B = problem.width, problem.d, problem.weight_bound
+        h, d, B = problem.width, problem.d, self.radius
         theta = solution[: self.n_theta]
         # The solver may leave weights a hair outside the box; clip into the class.
         W = np.clip(theta[: h * d].reshape(h, d), -B, B)

@@ -17,6 +17,7 @@ and raises :class:`~exactrelu.errors.SolverError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import highspy
 import numpy as np
@@ -24,8 +25,43 @@ import numpy as np
 from exactrelu.highs.matrix import INF, SparseRows, pass_model, solve_to_optimum
 from exactrelu.highs.quiet import quiet_highs
 from exactrelu.network.losses import loss_at_zero
-from exactrelu.network.networks import OneNodeNetwork, TwoLayerNetwork
+from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
 from exactrelu.problem import Problem
+
+
+class ConvexSolution(NamedTuple):
+    """The solution of :func:`solve_convex`.
+
+    ``box_binds``: some weight sits on a finite bound with a nonzero multiplier, so the
+    program without those bounds might do better. When False, the solution satisfies the
+    optimality conditions of the program without the bounds too (a convex program): its
+    value is also the optimum over all weights.
+    """
+
+    beta: np.ndarray
+    s: float | None
+    objective: float
+    box_binds: bool
+
+
+class PatternFit(NamedTuple):
+    """The best network of a fixed activation pattern, its loss in float64, and whether
+    the box limited it (see :class:`ConvexSolution`)."""
+
+    network: Network
+    loss: float
+    box_binds: bool
+
+
+def box_binds(
+    x: np.ndarray, duals: np.ndarray, lower: np.ndarray, upper: np.ndarray, objective: float
+) -> bool:
+    """Some column sits on a finite bound with a nonzero reduced cost (KKT multiplier)."""
+    scale = np.maximum(1.0, np.maximum(np.abs(lower), np.abs(upper)))
+    finite = np.isfinite(lower) | np.isfinite(upper)
+    at_bound = (np.abs(x - lower) <= 1e-9 * scale) | (np.abs(x - upper) <= 1e-9 * scale)
+    pushing = np.abs(duals) > 1e-7 * max(1.0, abs(objective))
+    return bool(np.any(finite & at_bound & pushing))
 
 
 @dataclass
@@ -88,10 +124,9 @@ def solve_convex(
 
     Returns
     -------
-    beta : ndarray of shape (p,)
-    s : float or None
-    objective : float
-        The solver's objective value (callers recompute the true loss).
+    ConvexSolution
+        ``beta`` of shape (p,), ``s`` (or None), the solver's ``objective`` (callers
+        recompute the true loss) and whether the weights' bounds bind.
     """
     model = _ConvexProgram(
         loss,
@@ -110,8 +145,15 @@ def solve_convex(
         model.add_free_samples(free_Z, free_y)
     if s_bounds is not None:
         model.add_scalar(s_bounds, s_weight, cap_up, cap_lo)
-    x, objective = model.solve(highs or quiet_highs())
-    return x[:p].copy(), (float(x[model.col_s]) if s_bounds is not None else None), objective
+    highs = highs or quiet_highs()
+    x, objective = model.solve(highs)
+    duals = np.asarray(highs.getSolution().col_dual)[:p]
+    return ConvexSolution(
+        x[:p].copy(),
+        float(x[model.col_s]) if s_bounds is not None else None,
+        objective,
+        box_binds(x[:p], duals, model.lower[:p], model.upper[:p], objective),
+    )
 
 
 class _ConvexProgram:
@@ -285,16 +327,24 @@ def augmented(problem: Problem) -> np.ndarray:
     return np.column_stack([X, np.ones(X.shape[0])]) if problem.bias else X
 
 
-def box(problem: Problem, units: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Column bounds of ``units`` stacked hidden-unit weight vectors ``(w, b)``."""
+def box(
+    problem: Problem, units: int = 1, radius: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column bounds of ``units`` stacked hidden-unit weight vectors ``(w, b)``.
+
+    ``radius``: the box's (default the problem's; ``inf`` for no box).
+    """
     D = problem.d + (1 if problem.bias else 0)
-    B = problem.weight_bound
+    B = problem.weight_bound if radius is None else radius
     return np.full(units * D, -B), np.full(units * D, B)
 
 
-def one_node_from_theta(theta: np.ndarray, problem: Problem) -> OneNodeNetwork:
-    """The one-node network with ``θ = (w, b)`` clipped into the box."""
-    B = problem.weight_bound
+def one_node_from_theta(
+    theta: np.ndarray, problem: Problem, radius: float | None = None
+) -> OneNodeNetwork:
+    """The one-node network with ``θ = (w, b)`` clipped into the box (``radius`` as in
+    :func:`box`)."""
+    B = problem.weight_bound if radius is None else radius
     theta = np.clip(np.asarray(theta, float), -B, B)
     d = problem.d
     return OneNodeNetwork(theta[:d].copy(), float(theta[d]) if problem.bias else 0.0)
@@ -305,25 +355,27 @@ def fit_one_node_pattern(
     active: np.ndarray,
     free: np.ndarray,
     highs: highspy.Highs | None = None,
-) -> tuple[OneNodeNetwork, float]:
+    radius: float | None = None,
+) -> PatternFit:
     """Best one-node network with samples ``active`` (z >= 0) and the others inactive.
 
     Samples in ``free`` (loss non-decreasing in the activation) are left free
     (``a >= max(0, z)``). Same problem as :func:`exactrelu.convex.fixed_pattern.fit_fixed_pattern`
-    in Gram form. Returns the network (clipped into the box) and its true loss.
+    in Gram form. Returns the network (clipped into the box), its true loss, and whether
+    the box binds.
     """
     Xt = augmented(problem)
     y = problem.y
     act = active & ~free
     ina = ~active & ~free
     D = Xt.shape[1]
-    lo, hi = box(problem)
+    lo, hi = box(problem, radius=radius)
     const = float(np.sum(loss_at_zero(y[ina], problem.loss)))
     rows = [
         Rows(Xt[act], np.zeros(act.sum()), np.full(act.sum(), INF)),
         Rows(Xt[ina], np.full(ina.sum(), -INF), np.zeros(ina.sum())),
     ]
-    theta, _, _ = solve_convex(
+    solution = solve_convex(
         problem.loss,
         p=D,
         col_lower=lo,
@@ -336,8 +388,8 @@ def fit_one_node_pattern(
         offset=const,
         highs=highs,
     )
-    net = one_node_from_theta(theta, problem)
-    return net, net.loss(problem.X, y, problem.loss)
+    net = one_node_from_theta(solution.beta, problem, radius)
+    return PatternFit(net, net.loss(problem.X, y, problem.loss), solution.box_binds)
 
 
 def fit_two_layer_pattern(
@@ -345,10 +397,11 @@ def fit_two_layer_pattern(
     pattern: np.ndarray,
     signs: np.ndarray,
     highs: highspy.Highs | None = None,
-) -> tuple[TwoLayerNetwork, float]:
+    radius: float | None = None,
+) -> PatternFit:
     """Best two-layer network with activation ``pattern`` (n, h) and output ``signs`` (h,).
 
-    Returns the network (clipped into the box) and its true loss.
+    Returns the network (clipped into the box), its true loss, and whether the box binds.
     """
     Xt = augmented(problem)
     y = problem.y
@@ -356,7 +409,7 @@ def fit_two_layer_pattern(
     h = pattern.shape[1]
     M = np.hstack([signs[j] * pattern[:, j, None] * Xt for j in range(h)] + [np.ones((n, 1))])
     p = h * D + 1
-    lo, hi = box(problem, h)
+    lo, hi = box(problem, h, radius)
     lo = np.r_[lo, -INF]
     hi = np.r_[hi, INF]
     rows = []
@@ -364,18 +417,21 @@ def fit_two_layer_pattern(
         A = np.zeros((n, p))
         A[:, j * D : (j + 1) * D] = Xt
         rows.append(Rows(A, np.where(pattern[:, j], 0.0, -INF), np.where(pattern[:, j], INF, 0.0)))
-    beta, _, _ = solve_convex(
+    solution = solve_convex(
         problem.loss, p=p, col_lower=lo, col_upper=hi, M=M, y=y, rows=rows, highs=highs
     )
-    net = two_layer_from_beta(beta, signs, problem)
-    return net, net.loss(problem.X, y, problem.loss)
+    net = two_layer_from_beta(solution.beta, signs, problem, radius)
+    return PatternFit(net, net.loss(problem.X, y, problem.loss), solution.box_binds)
 
 
-def two_layer_from_beta(beta: np.ndarray, signs: np.ndarray, problem: Problem) -> TwoLayerNetwork:
-    """Network from stacked unit weights ``β = (θ_1, ..., θ_h, c)``, clipped into the box."""
+def two_layer_from_beta(
+    beta: np.ndarray, signs: np.ndarray, problem: Problem, radius: float | None = None
+) -> TwoLayerNetwork:
+    """Network from stacked unit weights ``β = (θ_1, ..., θ_h, c)``, clipped into the box
+    (``radius`` as in :func:`box`)."""
     D = problem.d + (1 if problem.bias else 0)
     h = signs.size
-    B = problem.weight_bound
+    B = problem.weight_bound if radius is None else radius
     thetas = np.clip(beta[: h * D].reshape(h, D), -B, B)
     d = problem.d
     b = thetas[:, d].copy() if problem.bias else np.zeros(h)

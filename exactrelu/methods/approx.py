@@ -344,7 +344,7 @@ class _Run:
                 for active in (z > -tol, z > tol):
                     self.info.programs += 1
                     try:
-                        new, new_value = fit_one_node_pattern(
+                        new, new_value, _ = fit_one_node_pattern(
                             self.problem, active, self.monotone, self.highs
                         )
                     except SolverError:

@@ -186,12 +186,16 @@ def solve_auto(
                 "objective": result.objective * factor,
                 "bound": None if result.bound is None else result.bound * factor,
                 "box_active": result.box_active,
+                "better_outside_box": bool(result.details.get("better_outside_box")),
                 "seconds": round(result.seconds, 3),
             }
         )
         start = result.network
         finished = result.status in (Status.OPTIMAL, Status.NOT_PROVEN, Status.FEASIBLE)
-        if not result.box_active or box >= LARGEST_BOX or not finished or deadline.expired():
+        # grow while the optimum touches the box, or a method saw a better network
+        # outside it (the enumerations and the branch and bound can tell)
+        binds = result.box_active or bool(result.details.get("better_outside_box"))
+        if not binds or box >= LARGEST_BOX or not finished or deadline.expired():
             break
         box = min(box * GROWTH, LARGEST_BOX)
     return make_certificate(

@@ -52,7 +52,14 @@ from exactrelu.errors import SolverError
 from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.heuristics import heuristic_start
-from exactrelu.methods.search import Incumbent, StageEnd, below_cutoff, trap_interrupts
+from exactrelu.methods.search import (
+    Budget,
+    Incumbent,
+    StageEnd,
+    below_cutoff,
+    loss_without_box,
+    trap_interrupts,
+)
 from exactrelu.network.networks import OneNodeNetwork
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.problem import Problem
@@ -135,10 +142,28 @@ class OneNodeBranchAndBound:
     options : SolveOptions
     incumbent : Incumbent
         Best network so far (shared with the heuristics that ran before).
+    box_free : bool, default False
+        Search every weight vector, not only the box: nodes whose fit is singular get
+        the bound ``const`` (no box regularisation, no fixings) and are branched. The
+        search then proves its bound over all weights, unless a leaf whose program the
+        box limited does better outside it (:attr:`best_outside`).
     """
 
-    def __init__(self, problem: Problem, options: SolveOptions, incumbent: Incumbent) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        options: SolveOptions,
+        incumbent: Incumbent,
+        *,
+        box_free: bool = False,
+    ) -> None:
         self.problem = problem
+        self.box_free = box_free
+        # box_free: the least loss of a network outside the box found for a leaf whose fit
+        # the box limited, and whether some such leaf's optimum over all weights is
+        # unknown (then nothing is proven beyond the box).
+        self.best_outside = np.inf
+        self.outside_unknown = False
         self.options = options
         self.incumbent = incumbent
         X, y = problem.X, problem.y
@@ -189,6 +214,8 @@ class OneNodeBranchAndBound:
             scale = max(np.trace(M) / p, 1.0)
             eig = np.linalg.eigvalsh(M)
             if eig[0] < SINGULAR_RCOND * max(eig[-1], 1.0):
+                if self.box_free:
+                    return self._branch_singular(status, const, inherited, threshold)
                 lam = 1e-6 * scale
                 M = M + lam * np.eye(p)
             theta = np.linalg.solve(M, XA.T @ y[active])
@@ -231,6 +258,34 @@ class OneNodeBranchAndBound:
                 return _Evaluation(bound, status, theta, exact_fit, M, rho, cost_a, cost_i)
             status[idx[no_inactive]] = ACTIVE
             status[idx[no_active]] = INACTIVE
+
+    def _branch_singular(
+        self, status: np.ndarray, const: float, inherited: float, threshold: float
+    ) -> _Evaluation | None:
+        """A node whose active samples do not determine the weights, without the box.
+
+        Every network of the node loses at least ``const`` (``Q_A >= 0``); nothing is
+        fixed. Branching costs: making an open sample inactive costs at least
+        ``y_i² - m_i``, active nothing, so the samples whose inactivity costs most are
+        branched first (their inactive children are pruned soonest).
+        """
+        bound = max(const, inherited)
+        if bound > threshold:
+            return None
+        open_ = status == OPEN
+        p = self.Xt.shape[1]
+        cost_active = np.where(open_, 0.0, np.inf)
+        cost_inactive = np.where(open_, self.extra_inactive, np.inf)
+        return _Evaluation(
+            bound,
+            status,
+            np.zeros(p),
+            False,
+            np.zeros((p, p)),
+            threshold - const,
+            cost_active,
+            cost_inactive,
+        )
 
     def sign_penalty(
         self, status: np.ndarray, theta: np.ndarray, M: np.ndarray
@@ -283,18 +338,29 @@ class OneNodeBranchAndBound:
         inactive = ev.status == INACTIVE
         free = ev.status == OPEN
         in_box = np.all(np.abs(ev.theta) <= self.problem.weight_bound)
-        if ev.exact_fit and in_box and np.all(z[active] >= 0) and np.all(z[inactive | free] <= 0):
+        fits = ev.exact_fit and np.all(z[active] >= 0) and np.all(z[inactive | free] <= 0)
+        if fits and in_box:
             self.incumbent.offer(self.network_of(ev.theta))
+            return
+        if fits and self.box_free:
+            # the pattern's optimum over all weights lies outside the box: its value is
+            # the node's bound (an exact fit)
+            self.best_outside = min(self.best_outside, ev.bound)
             return
         self.qps += 1
         try:
-            network, _ = fit_fixed_pattern(self.problem, active[:, None], None, free)
+            fit = fit_fixed_pattern(self.problem, active[:, None], None, free)
         except SolverError:
             # The QP failed: the node stays unresolved, so keep it as an open node
             # with its bound rather than claim anything about it.
             self.push(ev.bound, ev.status, force=True)
             return
-        self.incumbent.offer(network)
+        if fit.box_binds and self.box_free:
+            # the box limited this leaf: its best network over all weights may be better
+            outside, exact = loss_without_box(self.problem, active[:, None], None, free)
+            self.best_outside = min(self.best_outside, outside)
+            self.outside_unknown |= not exact
+        self.incumbent.offer(fit.network, fit.loss)
 
     # -- the tree --------------------------------------------------------------
     def push(self, bound: float, status: np.ndarray, force: bool = False) -> None:
@@ -353,6 +419,32 @@ class OneNodeBranchAndBound:
         return StageEnd.FINISHED if not self.heap else StageEnd.ERROR
 
 
+# The search over all weights gets at least this many seconds and this multiple of the
+# time the solve took so far (it is a second, weaker tree: near the root nothing is fixed).
+VERIFY_SECONDS = 1.0
+VERIFY_SHARE = 1.0
+
+
+def prove_without_box(
+    problem: Problem, options: SolveOptions, incumbent: Incumbent
+) -> tuple[bool, bool]:
+    """Search every weight vector for a network better than the incumbent (``box_free``).
+
+    Returns ``(proven, better_outside)``. ``proven``: the search finished and no leaf did
+    better outside the box, so no network of the class, whatever its weights, loses less
+    than the incumbent (within half the certificate's tolerance). ``better_outside``: a
+    network outside the box was found to do better (a larger box would help). It runs at
+    most ``max(VERIFY_SECONDS, VERIFY_SHARE × elapsed)`` seconds (and never past the time
+    limit or Ctrl-C); ``proven`` is False when it does not finish.
+    """
+    seconds = max(VERIFY_SECONDS, VERIFY_SHARE * incumbent.deadline.elapsed())
+    tree = OneNodeBranchAndBound(problem, options, incumbent, box_free=True)
+    end = tree.run(Budget(incumbent, seconds), lambda t: None)
+    threshold = tree.threshold()
+    proven = end is StageEnd.FINISHED and not tree.outside_unknown
+    return proven and tree.best_outside >= threshold, tree.best_outside < threshold
+
+
 @accepts_auto_box
 def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certificate:
     """Certify the optimum of a one-node, squared-loss problem by branch and bound.
@@ -380,15 +472,22 @@ def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certifica
             incumbent.deadline,
             lambda s: incumbent.report(s.bound(), f"({s.nodes} nodes, {len(s.heap)} open)"),
         )
-        incumbent.report(search.bound(), "finished", force=True, only_if_started=True)
         incumbent.log(
             f"bnb: {end} after {search.nodes} nodes, bound {search.bound():.10g}, "
             f"best loss {incumbent.loss:.10g}"
         )
+        bound = search.bound()
+        global_, outside = False, False
+        if end is StageEnd.FINISHED:
+            global_, outside = prove_without_box(problem, options, incumbent)
+        incumbent.report(bound, "finished", force=True, only_if_started=True)
     details = {
         "nodes": search.nodes,
         "leaves": search.leaves,
         "leaf_qps": search.qps,
         "max_open_samples": search.max_open,
+        "better_outside_box": outside,
     }
-    return incumbent.certificate(search.bound(), end.stop() or Stop.FINISHED, "bnb", details)
+    return incumbent.certificate(
+        bound, end.stop() or Stop.FINISHED, "bnb", details, proven_without_box=global_
+    )

@@ -79,5 +79,6 @@ def solve_enumerate(
         method="enumerate",
         rel_gap=options.rel_gap,
         abs_gap=options.abs_gap,
-        details=search.details(),
+        details={**search.details(), "better_outside_box": search.better_outside_box},
+        proven_without_box=search.proven_without_box,
     )

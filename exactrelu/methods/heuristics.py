@@ -111,7 +111,7 @@ def flip_search(problem: Problem, network: TwoLayerNetwork, deadline: Deadline) 
             candidate = pattern.copy()
             candidate[i, j] = not candidate[i, j]
             try:
-                moved, loss = fit_fixed_pattern(problem, candidate, best.v)
+                moved, loss, _ = fit_fixed_pattern(problem, candidate, best.v)
             except SolverError:
                 continue
             if loss < best_loss - 1e-12 * max(1.0, best_loss):

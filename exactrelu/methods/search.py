@@ -113,9 +113,9 @@ class Incumbent:
         """
         problem = self.problem
         try:
-            polished, _ = fit_fixed_pattern(
+            polished = fit_fixed_pattern(
                 problem, network.activation_pattern(problem.X), signs, free
-            )
+            ).network
         except SolverError:
             return None
         with self.lock:
@@ -123,7 +123,15 @@ class Incumbent:
         self.offer(polished)
         return polished
 
-    def certificate(self, bound: float, stop: Stop, method: str, details: dict) -> Certificate:
+    def certificate(
+        self,
+        bound: float,
+        stop: Stop,
+        method: str,
+        details: dict,
+        *,
+        proven_without_box: bool = False,
+    ) -> Certificate:
         """The certificate of the incumbent with this proven ``bound`` (status decided there)."""
         return make_certificate(
             self.problem,
@@ -135,6 +143,7 @@ class Incumbent:
             rel_gap=self.options.rel_gap,
             abs_gap=self.options.abs_gap,
             details=details,
+            proven_without_box=proven_without_box,
         )
 
     def log(self, message: str) -> None:
@@ -209,6 +218,31 @@ class Budget(Deadline):
         return min(super().remaining(), self.incumbent.deadline.remaining())
 
 
+# Where HiGHS cannot solve a pattern's program without a box (a recession direction of
+# zero cost can make its QP solver fail), it is solved in this many times the box.
+LARGE_BOX_FACTOR = 1e3
+
+
+def loss_without_box(problem: Problem, pattern, signs, free) -> tuple[float, bool]:
+    """The least loss of the pattern over all weights (no box), for a pattern whose fit
+    the box limited.
+
+    Returns ``(loss, exact)``: ``loss`` is that of an actual network outside the box (an
+    upper bound on the pattern's optimum over all weights), ``exact`` whether it is the
+    optimum itself. ``(inf, False)`` when HiGHS cannot say.
+    """
+    try:
+        return fit_fixed_pattern(problem, pattern, signs, free, radius=np.inf).loss, True
+    except SolverError:
+        pass
+    try:
+        radius = LARGE_BOX_FACTOR * problem.weight_bound
+        fit = fit_fixed_pattern(problem, pattern, signs, free, radius=radius)
+    except SolverError:
+        return np.inf, False
+    return fit.loss, not fit.box_binds
+
+
 class PatternSearch:
     """What a search over activation patterns has proven, pattern by pattern.
 
@@ -245,6 +279,11 @@ class PatternSearch:
         self.skipped_bound = np.inf  # least (bound - margin) of a skipped pattern
         self.solved_bound = np.inf  # least proven value of a processed pattern
         self.timed_out = False
+        # The least loss of a network outside the box found for a pattern whose fit the
+        # box limited; and whether some such pattern's optimum over all weights is
+        # unknown (then nothing is claimed beyond the box).
+        self.best_outside = np.inf
+        self.outside_unknown = False
         self.counts: dict[str, int] = {}
         self.highs = quiet_highs(threads=options.threads, seed=options.seed)
 
@@ -271,6 +310,22 @@ class PatternSearch:
     def count(self, key: str, k: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + k
 
+    @property
+    def proven_without_box(self) -> bool:
+        """Every pattern was examined and none beats the incumbent outside the box: the
+        bound holds for all weights."""
+        return (
+            not self.timed_out
+            and not self.outside_unknown
+            and self.best_outside >= self.best - self.tol()
+        )
+
+    @property
+    def better_outside_box(self) -> bool:
+        """A pattern's best network over all weights, outside the box, beats the incumbent
+        (a larger box would do better)."""
+        return self.best_outside < self.best - self.tol()
+
     def bound(self) -> float:
         """What is proven once every pattern has been examined."""
         return min(self.best, self.skipped_bound, self.solved_bound)
@@ -288,7 +343,7 @@ class PatternSearch:
         offered.
         """
         try:
-            net, value = fit_fixed_pattern(self.problem, pattern, signs, free, highs=self.highs)
+            fit = fit_fixed_pattern(self.problem, pattern, signs, free, highs=self.highs)
         except SolverError:
             self.highs = quiet_highs(threads=self.options.threads, seed=self.options.seed)
             self.count("solver_failures")
@@ -300,7 +355,12 @@ class PatternSearch:
                 self.offer(rescued[0])
                 lb = max(lb, rescued[1])
             self.solved_bound = min(self.solved_bound, lb)
+            self.outside_unknown = True
             return
+        if fit.box_binds and (self.best_outside > lb or not self.outside_unknown):
+            outside, exact = loss_without_box(self.problem, pattern, signs, free)
+            self.best_outside = min(self.best_outside, outside)
+            self.outside_unknown |= not exact
         self.count("convex_solves")
-        self.offer(net, value)
-        self.solved_bound = min(self.solved_bound, max(value, lb))
+        self.offer(fit.network, fit.loss)
+        self.solved_bound = min(self.solved_bound, max(fit.loss, lb))

@@ -90,6 +90,9 @@ def presolve_two_layer(search: SearchState) -> tuple[Stop | None, dict[str, Any]
         return None, {}
     enumeration.run()
     info = {"method": "enumerate", **enumeration.details(), "closed": True}
+    # its bound holds for every weight unless some pattern's program touched the box
+    info["proven_without_box"] = enumeration.proven_without_box
+    info["better_outside_box"] = enumeration.better_outside_box
     info["seconds"] = round(search.deadline.elapsed(), 3)
     search.log(
         f"presolve (pattern enumeration): {enumeration.n_combinations} combinations, "

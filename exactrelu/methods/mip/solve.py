@@ -14,6 +14,7 @@ from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.formulation.loss import initial_tangent_points
 from exactrelu.formulation.model import build_formulations
 from exactrelu.methods.auto_box import accepts_auto_box
+from exactrelu.methods.bnb import prove_without_box
 from exactrelu.methods.heuristics import heuristic_start
 from exactrelu.methods.mip.case import SignCase
 from exactrelu.methods.mip.presolve import presolve_one_node, presolve_two_layer
@@ -80,9 +81,28 @@ def solve_mip(
             cases = _build_cases(search, cutoff_bounds)
         build_seconds = search.deadline.elapsed()
         stop, side_by_side = _solve_cases(cases, search, stop)
+        global_ = stop is None and _proven_without_box(search, presolved)
         search.report(search.bound(), "finished", force=True, only_if_started=True)
     details = _details(search, cases, presolved, build_seconds, side_by_side)
-    return search.certificate(search.bound(), stop or Stop.FINISHED, "mip", details)
+    return search.certificate(
+        search.bound(), stop or Stop.FINISHED, "mip", details, proven_without_box=global_
+    )
+
+
+def _proven_without_box(search: SearchState, presolved: dict[str, Any]) -> bool:
+    """Whether the solve's proof holds for every weight, not only the box's.
+
+    Only a presolve that settled the instance can say so: the MILPs' big-M values come
+    from the box. The one-node branch and bound is run again without the box (a short,
+    bounded search); the two-layer enumeration says itself whether it used the box.
+    """
+    if not presolved.get("closed") or not search.closed():
+        return False
+    if search.problem.arch == "one-node":
+        proven, outside = prove_without_box(search.problem, search.options, search)
+        presolved["better_outside_box"] = outside
+        return proven
+    return bool(presolved.get("proven_without_box"))
 
 
 def _build_cases(search: SearchState, cutoff_bounds: CutoffBounds | None) -> list[SignCase]:
@@ -164,4 +184,5 @@ def _details(
         details["underestimated_solutions"] = search.spurious
     if presolved:
         details["presolve"] = presolved
+        details["better_outside_box"] = bool(presolved.get("better_outside_box"))
     return details

@@ -185,7 +185,7 @@ def _fixed_pattern_fit(problem: Problem, network: Network) -> Network | None:
     from exactrelu.convex.fixed_pattern import fit_fixed_pattern
 
     try:
-        fitted, _ = fit_fixed_pattern(
+        fitted, _, _ = fit_fixed_pattern(
             problem, network.activation_pattern(problem.X), getattr(network, "v", None)
         )
     except Exception:  # an upper bound is a bonus: the MILP bounds stay valid without it
