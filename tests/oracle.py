@@ -318,11 +318,13 @@ def brute_force(
     B=2.0,
     bias=True,
     realizable_only=None,
+    positive_units=None,
 ) -> OracleResult:
     """The class optimum by enumerating activation patterns (tiny instances only).
 
     ``realizable_only`` defaults to False for one-node (plain 2^n enumeration) and True
-    for two-layer.
+    for two-layer. ``positive_units`` (two-layer) restricts the enumeration to the
+    networks with that many output weights +1 (units ``0..p-1``), the rest -1.
     """
     X = np.asarray(X, float)
     y = np.asarray(y, float)
@@ -338,6 +340,8 @@ def brute_force(
     solves = 0
     lower = np.inf
     sign_counts = range(h + 1) if two_layer else [1]
+    if positive_units is not None:
+        sign_counts = [positive_units]
     for p in sign_counts:
         v = np.array([1.0] * p + [-1.0] * (h - p))
         # units of one sign are interchangeable: enumerate their patterns as multisets

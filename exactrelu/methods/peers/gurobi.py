@@ -1,22 +1,29 @@
 """Gurobi (gurobipy) on the plain big-M model: squared loss as an MIQP, others as a MILP.
 
-The same model as the SCIP peer (:mod:`exactrelu.methods.peers.scip`): a binary and the box
-big-M ``B(‖x_i‖₁ + 1)`` per sample and unit, output signs as binaries. The ``gurobipy``
-wheel on PyPI carries a size-limited licence (2000 variables and 2000 constraints);
-larger models are refused with :class:`GurobiSizeLimitError`, which the benchmark
-harness reports as a skip with a note rather than a failure.
+A thin adapter: it writes each sign case's
+:class:`~exactrelu.methods.peers.big_m.BigMModel` into Gurobi (columns with
+``addMVar``, one linear row each, squared loss as ``Σ r_i²`` in the activations and
+``c``, with no residual columns) and :func:`~exactrelu.methods.peers.driver.solve_by_cases`
+runs the cases, handing the best loss so far to later cases as Gurobi's ``Cutoff``.
+The ``gurobipy`` wheel on PyPI carries a size-limited licence (200 variables with a
+quadratic objective, 2000 variables and constraints otherwise); larger models are
+refused with :class:`GurobiSizeLimitError`, which the benchmark harness reports as a
+skip with a note rather than a failure.
 """
 
 from __future__ import annotations
 
-import time
+import math
+from functools import partial
+from typing import Any
 
 import numpy as np
 
-from exactrelu.certificate import Certificate, Stop, make_certificate
+from exactrelu.certificate import Certificate, Stop
 from exactrelu.errors import ExactReLUError, MissingDependencyError
-from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, zero_network
-from exactrelu.options import SolveOptions
+from exactrelu.methods.peers.big_m import BigMModel
+from exactrelu.methods.peers.driver import CaseResult, solve_by_cases
+from exactrelu.options import Deadline, SolveOptions
 from exactrelu.problem import Problem
 
 # Gurobi's error code for "Model too large for size-limited license".
@@ -44,98 +51,139 @@ def solve_gurobi(problem: Problem, options: SolveOptions) -> Certificate:
         The licence found by gurobipy does not allow a model this large.
     """
     gp = _import_gurobi()
-    start = time.perf_counter()
-    X, y = problem.X, problem.y
-    n, d, h, B = problem.n, problem.d, problem.width, problem.weight_bound
-    two_layer = problem.arch == "two-layer"
-    U = B * (np.abs(X).sum(axis=1) + (1.0 if problem.bias else 0.0))
+    deadline = Deadline(options.time_limit)
+    env = _start_env(gp, options.log)
+    try:
+        return solve_by_cases(
+            problem,
+            options,
+            method="gurobi",
+            solve_case=partial(_solve_case, gp, env),
+            takes_cutoff=True,
+            deadline=deadline,
+        )
+    finally:
+        env.dispose()
+
+
+def _start_env(gp, log: bool):
+    """A Gurobi environment (one licence check for all cases)."""
     try:
         env = gp.Env(empty=True)
-        env.setParam("OutputFlag", 1 if options.log else 0)
+        env.setParam("OutputFlag", 1 if log else 0)
         env.start()
     except gp.GurobiError as exc:  # no licence at all is a missing dependency too
         raise MissingDependencyError(
             "gurobipy (with a licence)", "gurobi", f"the Gurobi peer solver ({exc})"
         ) from None
+    return env
+
+
+def _solve_case(
+    gp, env, model: BigMModel, options: SolveOptions, time_limit: float | None, cutoff: float | None
+) -> CaseResult:
+    """One sign case in Gurobi (a :data:`~exactrelu.methods.peers.driver.CaseSolver`)."""
     m = gp.Model(env=env)
-    if options.time_limit is not None:
-        m.Params.TimeLimit = options.time_limit
+    try:
+        _configure(m, options, time_limit, cutoff)
+        x = _write(gp, m, model)
+        _optimize(gp, m)
+        return _result(gp, m, model, x)
+    finally:
+        m.dispose()
+
+
+def _configure(m, options: SolveOptions, time_limit: float | None, cutoff: float | None) -> None:
+    if time_limit is not None:
+        m.Params.TimeLimit = max(time_limit, 1e-3)
+    # half the certificate's tolerance: the other half is for the float64 recomputation
     m.Params.MIPGap = options.rel_gap / 2
     m.Params.MIPGapAbs = options.abs_gap / 2
     m.Params.Seed = options.seed
     if options.threads is not None:
         m.Params.Threads = options.threads
-    bias_bound = B if problem.bias else 0.0
-    W = m.addVars(h, d, lb=-B, ub=B)
-    bb = m.addVars(h, lb=-bias_bound, ub=bias_bound)
-    a = m.addVars(n, h, lb=0.0, ub={(i, j): float(U[i]) for i in range(n) for j in range(h)})
-    s = m.addVars(n, h, vtype=gp.GRB.BINARY)
-    f = []
-    if two_layer:
-        c = m.addVar(lb=-gp.GRB.INFINITY)
-        sigma = m.addVars(h, vtype=gp.GRB.BINARY)
-        q = m.addVars(n, h, lb=0.0)
-    for i in range(n):
-        for j in range(h):
-            z = gp.quicksum(float(X[i, k]) * W[j, k] for k in range(d)) + bb[j]
-            m.addConstr(a[i, j] >= z)
-            m.addConstr(a[i, j] <= z + float(U[i]) * (1 - s[i, j]))
-            m.addConstr(a[i, j] <= float(U[i]) * s[i, j])
-        if two_layer:
-            for j in range(h):  # q = σ a, so v a = 2q - a
-                m.addConstr(q[i, j] <= a[i, j])
-                m.addConstr(q[i, j] <= float(U[i]) * sigma[j])
-                m.addConstr(q[i, j] >= a[i, j] - float(U[i]) * (1 - sigma[j]))
-            f.append(gp.quicksum(2 * q[i, j] - a[i, j] for j in range(h)) + c)
-        else:
-            f.append(a[i, 0])
-    if problem.loss == "squared":
-        m.setObjective(gp.quicksum((float(y[i]) - f[i]) * (float(y[i]) - f[i]) for i in range(n)))
-    else:
-        e = m.addVars(n, lb=0.0)
-        for i in range(n):
-            if problem.loss == "absolute":
-                m.addConstr(e[i] >= float(y[i]) - f[i])
-                m.addConstr(e[i] >= f[i] - float(y[i]))
-            else:
-                m.addConstr(e[i] >= 1 - float(y[i]) * f[i])
-        m.setObjective(e.sum())
+    if cutoff is not None:
+        m.Params.Cutoff = cutoff
+
+
+def _write(gp, m, model: BigMModel):
+    """Columns, rows and objective of ``model`` in ``m``; returns the column vector (MVar)."""
+    vtype = np.where(model.integer, gp.GRB.BINARY, gp.GRB.CONTINUOUS)
+    x = m.addMVar(
+        model.num_col,
+        lb=np.maximum(model.col_lower, -gp.GRB.INFINITY),
+        ub=np.minimum(model.col_upper, gp.GRB.INFINITY),
+        vtype=vtype,
+    )
+    columns = x.tolist()
+    start, index, value, lower, upper = model.row_matrix()
+    for r in range(lower.size):
+        span = slice(start[r], start[r + 1])
+        expr = gp.LinExpr(value[span].tolist(), [columns[k] for k in index[span]])
+        for sense, rhs in _sides(gp, lower[r], upper[r]):
+            m.addLConstr(expr, sense, rhs)
+    m.setObjective(_objective(gp, model, columns), gp.GRB.MINIMIZE)
+    return x
+
+
+def _sides(gp, lower: float, upper: float) -> list[tuple[str, float]]:
+    """The finite sides of ``lower <= row <= upper`` as (sense, right-hand side)."""
+    if lower == upper:
+        return [(gp.GRB.EQUAL, float(lower))]
+    sides = []
+    if math.isfinite(lower):
+        sides.append((gp.GRB.GREATER_EQUAL, float(lower)))
+    if math.isfinite(upper):
+        sides.append((gp.GRB.LESS_EQUAL, float(upper)))
+    return sides
+
+
+def _objective(gp, model: BigMModel, columns: list) -> Any:
+    """``cost·x`` plus, for squared loss, ``Σ_i r_i²`` with ``r_i`` a linear expression."""
+    used = np.flatnonzero(model.cost)
+    objective = gp.QuadExpr(gp.LinExpr(model.cost[used].tolist(), [columns[k] for k in used]))
+    if model.residuals is not None:
+        start, index, value = model.residual_matrix()
+        for i, offset in enumerate(model.residuals.offset):
+            span = slice(start[i], start[i + 1])
+            r = float(offset) - gp.LinExpr(value[span].tolist(), [columns[k] for k in index[span]])
+            objective += r * r
+    return objective
+
+
+def _optimize(gp, m) -> None:
     try:
         m.optimize()
     except gp.GurobiError as exc:
         if getattr(exc, "errno", None) == SIZE_LIMIT_ERRNO:
             raise GurobiSizeLimitError(
                 f"Gurobi's licence refuses this model ({m.NumVars} variables, "
-                f"{m.NumConstrs} constraints): {exc}"
+                f"{m.NumConstrs} constraints, objective "
+                f"{'quadratic' if m.IsQP else 'linear'}): {exc}"
             ) from None
         raise
+
+
+def _result(gp, m, model: BigMModel, x) -> CaseResult:
     code = m.Status
-    stop = {
-        gp.GRB.OPTIMAL: Stop.FINISHED,
-        gp.GRB.TIME_LIMIT: Stop.TIME_LIMIT,
-        gp.GRB.INTERRUPTED: Stop.INTERRUPTED,
-    }.get(code, Stop.ERROR)
-    network: Network = zero_network(problem.arch, d, h)
-    if m.SolCount > 0:
-        Wv = np.clip([[W[j, k].X for k in range(d)] for j in range(h)], -B, B)
-        bv = np.clip([bb[j].X for j in range(h)], -B, B)
-        if two_layer:
-            v = np.array([1.0 if sigma[j].X > 0.5 else -1.0 for j in range(h)])
-            network = TwoLayerNetwork(Wv, bv, v, float(c.X))
-        else:
-            network = OneNodeNetwork(Wv[0], float(bv[0]))
-    bound = float(m.ObjBound) if m.SolCount > 0 or code == gp.GRB.OPTIMAL else None
-    details = {"nodes": int(m.NodeCount), "gurobi_status": int(code)}
-    m.dispose()
-    env.dispose()
-    return make_certificate(
-        problem,
-        network,
-        bound=bound,
-        stop=stop,
-        seconds=time.perf_counter() - start,
-        method="gurobi",
-        rel_gap=options.rel_gap,
-        abs_gap=options.abs_gap,
-        details=details,
-    )
+    stop, status = _statuses(gp).get(code, (Stop.ERROR, f"status {code}"))
+    if code == gp.GRB.CUTOFF:
+        bound = math.inf  # proven: nothing in this case beats the cutoff
+    else:
+        try:
+            bound = float(m.ObjBound)
+        except gp.GurobiError:  # not available (no tree search, say)
+            bound = None
+    network = model.network(x.X) if m.SolCount > 0 else None
+    return CaseResult(bound, network, stop, status, int(m.NodeCount))
+
+
+def _statuses(gp) -> dict[int, tuple[Stop, str]]:
+    """Gurobi's status codes: why the solver stopped, and a name for the details."""
+    GRB = gp.GRB
+    return {
+        GRB.OPTIMAL: (Stop.FINISHED, "optimal"),
+        GRB.CUTOFF: (Stop.FINISHED, "cutoff"),
+        GRB.TIME_LIMIT: (Stop.TIME_LIMIT, "time_limit"),
+        GRB.INTERRUPTED: (Stop.INTERRUPTED, "interrupted"),
+    }
