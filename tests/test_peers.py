@@ -45,7 +45,7 @@ def _problem(arch: str, loss: str, bias: bool = True) -> Problem:
     n, d = (8, 2) if arch == "one-node" else (6, 1)
     X, y = _data(arch, loss, n, d)
     width = 2 if arch == "two-layer" else None
-    return Problem(X, y, arch=arch, width=width, loss=loss, bias=bias)
+    return Problem(X, y, arch=arch, width=width, loss=loss, bias=bias, weight_bound=2.0)
 
 
 @functools.cache
@@ -104,7 +104,7 @@ def test_two_layer_case_bounds_never_exceed_the_case_optimum(method, loss):
 def test_time_limit_returns_a_valid_certificate(method):
     _needs(method)
     X, y = planted_two_layer(3, 40, 2, noise=0.3)
-    problem = Problem(X, y, arch="two-layer", width=2, loss="absolute")
+    problem = Problem(X, y, arch="two-layer", width=2, loss="absolute", weight_bound=2.0)
     cert = solve(problem, method=method, threads=1, time_limit=0.5)
     assert cert.seconds < 5.0
     assert cert.status in ("time_limit", "optimal")
@@ -154,7 +154,7 @@ def test_description_represents_every_network(arch, loss, bias):
     rng = np.random.default_rng(7)
     X, y = _data(arch, loss, 12, 3)
     width = 3 if arch == "two-layer" else None
-    problem = Problem(X, y, arch=arch, width=width, loss=loss, bias=bias)
+    problem = Problem(X, y, arch=arch, width=width, loss=loss, bias=bias, weight_bound=2.0)
     for p in sign_cases(problem):
         model = build_big_m(problem, p)
         network = _network_in_case(problem, p, rng)
@@ -174,7 +174,7 @@ def test_description_represents_every_network(arch, loss, bias):
 def test_description_has_no_residual_columns():
     """Squared loss: ``Σ r_i²`` is a quadratic in the activations and ``c`` (no ``r_i``)."""
     X, y = planted_two_layer(0, 30, 2)
-    problem = Problem(X, y, arch="two-layer", width=2)
+    problem = Problem(X, y, arch="two-layer", width=2, weight_bound=2.0)
     model = build_big_m(problem, 1)
     n, d, h = 30, 2, 2
     assert model.num_col == h * d + h + 1 + 2 * n * h
@@ -185,9 +185,9 @@ def test_description_has_no_residual_columns():
 
 def test_sign_cases_and_symmetry_rows():
     X, y = planted_two_layer(0, 5, 2, width=3)
-    problem = Problem(X, y, arch="two-layer", width=3)
+    problem = Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
     assert sign_cases(problem) == [3, 2, 1, 0]
-    assert sign_cases(Problem(X, y)) == [1]
+    assert sign_cases(Problem(X, y, weight_bound=2.0)) == [1]
     base = 3 * 5 * 3  # three big-M rows per sample and unit
     # units of one sign are ordered: pairs (0,1),(1,2) | (0,1) | (1,2) | (0,1),(1,2)
     assert [build_big_m(problem, p).rows.count - base for p in (3, 2, 1, 0)] == [2, 1, 1, 2]
@@ -226,7 +226,7 @@ def test_case_bound_counts_a_pruned_case_below_the_cutoff():
 
 def test_driver_combines_cases_and_shares_one_time_limit():
     X, y = planted_two_layer(0, 6, 2)
-    problem = Problem(X, y, arch="two-layer", width=2)
+    problem = Problem(X, y, arch="two-layer", width=2, weight_bound=2.0)
     calls = []
     good = TwoLayerNetwork(np.zeros((2, 2)), np.zeros(2), np.array([1.0, -1.0]), float(y.mean()))
 
@@ -258,7 +258,7 @@ def test_driver_combines_cases_and_shares_one_time_limit():
 
 def test_driver_stops_running_cases_when_time_is_up():
     X, y = planted_two_layer(0, 6, 2)
-    problem = Problem(X, y, arch="two-layer", width=2)
+    problem = Problem(X, y, arch="two-layer", width=2, weight_bound=2.0)
     calls = []
 
     def slow(model, options, time_limit, cutoff):

@@ -21,6 +21,7 @@ import numpy as np
 
 from exactrelu.certificate import Certificate, Stop
 from exactrelu.errors import ExactReLUError, MissingDependencyError
+from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.peers.big_m import BigMModel
 from exactrelu.methods.peers.driver import CaseResult, solve_by_cases
 from exactrelu.options import Deadline, SolveOptions
@@ -42,6 +43,7 @@ def _import_gurobi():
     return gurobipy
 
 
+@accepts_auto_box
 def solve_gurobi(problem: Problem, options: SolveOptions) -> Certificate:
     """Solve ``problem`` with Gurobi on the plain big-M model; returns a certificate.
 

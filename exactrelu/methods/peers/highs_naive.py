@@ -31,6 +31,7 @@ from exactrelu.convex.tangents import tangent_rows
 from exactrelu.highs.matrix import INF, SparseRows, add_rows, pass_model
 from exactrelu.highs.mip import configure_exact_mip, log_to_stderr
 from exactrelu.highs.quiet import FEASIBLE_SOLUTION, quiet_highs
+from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.peers.big_m import BigMModel
 from exactrelu.methods.peers.driver import CaseResult, solve_by_cases
 from exactrelu.network.networks import Network
@@ -48,6 +49,7 @@ _STOPS = {
 }
 
 
+@accepts_auto_box
 def solve_highs_naive(problem: Problem, options: SolveOptions) -> Certificate:
     """Solve ``problem`` with HiGHS on the plain big-M model; returns a certificate.
 

@@ -19,6 +19,7 @@ from functools import partial
 from exactrelu.certificate import Certificate, Stop
 from exactrelu.errors import MissingDependencyError
 from exactrelu.highs.mip import EXACT_FEASIBILITY_TOLERANCE
+from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.peers.big_m import BigMModel
 from exactrelu.methods.peers.driver import CaseResult, solve_by_cases
 from exactrelu.options import Deadline, SolveOptions
@@ -33,6 +34,7 @@ def _import_scip():
     return pyscipopt
 
 
+@accepts_auto_box
 def solve_scip(problem: Problem, options: SolveOptions) -> Certificate:
     """Solve ``problem`` with SCIP on the plain big-M model; returns a certificate."""
     scip = _import_scip()
