@@ -21,9 +21,11 @@ from the data's scale and grown while the optimum touches it:
    covers all the solves.
 3. **Report in the units of the data**: the network is mapped back exactly (a linear
    change of the weights), the loss recomputed on the data, the bound multiplied by the
-   loss's scale (squared: ``σ_y²``, absolute: ``σ_y``). The certificate says the box is
-   in standardised units, lists every box tried with its result, and whether the last
-   one binds.
+   loss's scale (squared: ``σ_y²``, absolute: ``σ_y``), and so is the absolute gap
+   tolerance (it is meant in standardised units, so that a realizable instance is
+   certified whatever the units of its target). The certificate says the box is in
+   standardised units, lists every box tried with its result, and whether the last one
+   binds.
 
 An optimum strictly inside the box is not a proof of optimality over all weights (the
 loss is not convex in the weights): ``global`` in the certificate comes only from a
@@ -206,7 +208,7 @@ def solve_auto(
         seconds=deadline.elapsed(),
         method=result.method,
         rel_gap=options.rel_gap,
-        abs_gap=options.abs_gap,
+        abs_gap=options.abs_gap * factor,  # the absolute gap is in standardised units
         details=result.details,
         box=BoxReport(
             weight_bound=box,
