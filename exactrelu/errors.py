@@ -8,6 +8,9 @@ problem and, where there is one, the fix.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 
 class ExactReLUError(Exception):
     """Base class of every error raised by exactrelu."""
@@ -34,3 +37,14 @@ class MissingDependencyError(ExactReLUError, ImportError):
 
 class SolverError(ExactReLUError, RuntimeError):
     """The backend solver failed in a way exactrelu cannot recover from."""
+
+
+def import_optional(
+    module: str, extra: str, feature: str, package: str | None = None
+) -> ModuleType:
+    """Import an optional dependency, or raise :class:`MissingDependencyError` naming the
+    extra that installs it (``package``: its name on PyPI when it differs from ``module``)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(package or module, extra, feature) from None

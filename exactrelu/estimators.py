@@ -103,8 +103,10 @@ class ExactReLURegressor(RegressorMixin, _ExactReLU):
         Hidden units of a two-layer network (default 2).
     loss : {"squared", "absolute"}, default "squared"
         Summed over samples.
-    weight_bound : float, default 2.0
-        Box radius ``B`` of the hidden weights and biases (docs/problem.md).
+    weight_bound : float or "auto", default "auto"
+        The box of the hidden weights and biases: a radius ``B`` in the data's units, or
+        ``"auto"``, a box in standardised units grown while the optimum touches it
+        (docs/data.md).
     bias : bool, default True
         Hidden units have a bias.
     method : {"mip", "bnb", "enumerate", "approx", "gd"}, default "mip"
@@ -139,17 +141,8 @@ class ExactReLURegressor(RegressorMixin, _ExactReLU):
         threads: int | None = None,
         random_state: int | None = None,
     ) -> None:
-        super().__init__(
-            arch=arch,
-            width=width,
-            weight_bound=weight_bound,
-            bias=bias,
-            method=method,
-            time_limit=time_limit,
-            gap=gap,
-            threads=threads,
-            random_state=random_state,
-        )
+        shared = (arch, width, weight_bound, bias, method, time_limit, gap, threads, random_state)
+        super().__init__(*shared)
         self.loss = loss
 
     def __sklearn_tags__(self) -> Any:

@@ -205,6 +205,17 @@ class Problem:
         """The box is chosen and grown automatically (``weight_bound == "auto"``)."""
         return self.weight_bound == AUTO
 
+    @property
+    def box_radius(self) -> float:
+        """The fixed box's radius; :class:`InvalidInputError` under the automatic box,
+        which ``exactrelu.solve`` resolves into fixed boxes before any method runs."""
+        if self.auto_box:
+            raise InvalidInputError(
+                "this needs a fixed weight box (a number); the automatic box is chosen by "
+                "exactrelu.solve (method functions take fixed boxes)"
+            )
+        return float(self.weight_bound)
+
     def with_box(self, weight_bound: float) -> Problem:
         """The same problem with a fixed box of radius ``weight_bound``."""
         return replace(self, weight_bound=weight_bound)

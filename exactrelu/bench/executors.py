@@ -84,6 +84,12 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _no_result(start: float) -> dict[str, Any]:
+    """The fields of a row whose run produced no certificate."""
+    seconds = round(time.perf_counter() - start, 4)
+    return dict(loss=None, bound=None, gap=None, nodes=None, seconds=seconds)
+
+
 def run_task(task: Task) -> dict[str, Any]:
     """Run one task and return its result row (never raises: failures become rows).
 
@@ -104,14 +110,8 @@ def run_task(task: Task) -> dict[str, Any]:
         instance = load_instance(task.instance)
         meta = instance.meta
         problem = instance.problem()
-        row.update(
-            n=problem.n,
-            d=problem.d,
-            arch=problem.arch,
-            width=problem.width,
-            loss_function=problem.loss,
-            B=problem.weight_bound,
-        )
+        row.update(n=problem.n, d=problem.d, arch=problem.arch, width=problem.width)
+        row.update(loss_function=problem.loss, B=problem.weight_bound)
         cert = run_method(
             task.method.name,
             problem,
@@ -135,26 +135,10 @@ def run_task(task: Task) -> dict[str, Any]:
             row["note"] = f"the solver reported an error ({cert.details})"
 
     except Skipped as exc:
-        row.update(
-            status="skipped",
-            loss=None,
-            bound=None,
-            gap=None,
-            nodes=None,
-            seconds=round(time.perf_counter() - start, 4),
-            note=str(exc),
-        )
+        row.update(_no_result(start), status="skipped", note=str(exc))
     except Exception as exc:  # a crash of one run must not end the sweep
-        row.update(
-            status="error",
-            loss=None,
-            bound=None,
-            gap=None,
-            nodes=None,
-            seconds=round(time.perf_counter() - start, 4),
-            note=f"{type(exc).__name__}: {exc}",
-            traceback=traceback.format_exc(limit=8),
-        )
+        row.update(_no_result(start), status="error", note=f"{type(exc).__name__}: {exc}")
+        row["traceback"] = traceback.format_exc(limit=8)
     reference = meta.get("optimum", meta.get("best_known"))
     row["reference"] = _finite(reference)
     row["check"], why = check_result(row, meta)

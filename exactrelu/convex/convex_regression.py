@@ -68,7 +68,7 @@ def shape_constrained_bound(
     """
     X, y = problem.X, problem.y
     n, d = X.shape
-    slope = problem.width * problem.weight_bound
+    slope = problem.width * problem.box_radius
     # columns: f (n) | g (n*d, sample-major) | e (n): the loss of each sample
     col_g = n
     col_e = n + n * d
@@ -118,7 +118,7 @@ def shape_constrained_bound(
             INF,
         )
     highs = quiet_highs(threads)
-    pass_model(highs, cost=cost, col_lower=lower, col_upper=upper, block=block)
+    pass_model(highs, cost, lower, upper, block)
     value = 0.0
     for _ in range(rounds if squared else 1):
         highs.run()

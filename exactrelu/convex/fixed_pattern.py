@@ -152,7 +152,7 @@ def rescue_squared_pattern(
     lower, upper = np.r_[form.lower, np.zeros(n)], np.r_[form.upper, np.full(n, INF)]
     lower[r : r + n], upper[r : r + n] = -INF, INF  # residuals r_i = y_i - f_i, free
     lp = quiet_highs()
-    pass_model(lp, cost=cost, col_lower=lower, col_upper=upper, block=form.block)
+    pass_model(lp, cost, lower, upper, form.block)
     residuals = problem.y - network.predict(problem.X)
     samples = np.arange(n)
     bound = 0.0
@@ -185,7 +185,7 @@ class _ResidualForm:
         radius: float | None = None,
     ) -> None:
         self.problem = problem
-        self.radius = problem.weight_bound if radius is None else radius
+        self.radius = problem.box_radius if radius is None else radius
         n, h = problem.n, problem.width
         two_layer = problem.arch == "two-layer"
         self.pattern = np.asarray(pattern, bool).reshape(n, h)
@@ -296,14 +296,7 @@ class _ResidualForm:
             self.block.add(rows, cols, np.r_[y[f_rows] * f_vals, np.ones(n)], np.ones(n), INF)
 
     def load(self, highs: highspy.Highs) -> None:
-        pass_model(
-            highs,
-            cost=self.cost,
-            col_lower=self.lower,
-            col_upper=self.upper,
-            block=self.block,
-            hessian_diag=self.hess,
-        )
+        pass_model(highs, self.cost, self.lower, self.upper, self.block, hessian_diag=self.hess)
 
     def network(self, solution: np.ndarray) -> tuple[Network, float]:
         """The network of a solution vector, clipped into the box, and its loss."""

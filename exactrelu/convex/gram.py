@@ -259,14 +259,7 @@ class _ConvexProgram:
     def solve(self, highs: highspy.Highs) -> tuple[np.ndarray, float]:
         """Pass, run; the solution vector and HiGHS's objective, or :class:`SolverError`."""
         if self.hess_dense is None and not self.hess_diag.any():
-            pass_model(
-                highs,
-                cost=self.cost,
-                col_lower=self.lower,
-                col_upper=self.upper,
-                block=self.block,
-                offset=self.offset,
-            )
+            pass_model(highs, self.cost, self.lower, self.upper, self.block, offset=self.offset)
         else:
             _pass_qp(
                 highs,
@@ -310,15 +303,7 @@ def _pass_qp(highs, cost, lower, upper, block: SparseRows, dense, diag, offset) 
         np.concatenate(h_index) if h_index else np.zeros(0, int),
         np.concatenate(h_value) if h_value else np.zeros(0),
     )
-    pass_model(
-        highs,
-        cost=cost,
-        col_lower=lower,
-        col_upper=upper,
-        block=block,
-        hessian=hessian,
-        offset=offset,
-    )
+    pass_model(highs, cost, lower, upper, block, hessian=hessian, offset=offset)
 
 
 def augmented(problem: Problem) -> np.ndarray:
@@ -335,7 +320,7 @@ def box(
     ``radius``: the box's (default the problem's; ``inf`` for no box).
     """
     D = problem.d + (1 if problem.bias else 0)
-    B = problem.weight_bound if radius is None else radius
+    B = problem.box_radius if radius is None else radius
     return np.full(units * D, -B), np.full(units * D, B)
 
 
@@ -344,7 +329,7 @@ def one_node_from_theta(
 ) -> OneNodeNetwork:
     """The one-node network with ``θ = (w, b)`` clipped into the box (``radius`` as in
     :func:`box`)."""
-    B = problem.weight_bound if radius is None else radius
+    B = problem.box_radius if radius is None else radius
     theta = np.clip(np.asarray(theta, float), -B, B)
     d = problem.d
     return OneNodeNetwork(theta[:d].copy(), float(theta[d]) if problem.bias else 0.0)
@@ -431,7 +416,7 @@ def two_layer_from_beta(
     (``radius`` as in :func:`box`)."""
     D = problem.d + (1 if problem.bias else 0)
     h = signs.size
-    B = problem.weight_bound if radius is None else radius
+    B = problem.box_radius if radius is None else radius
     thetas = np.clip(beta[: h * D].reshape(h, D), -B, B)
     d = problem.d
     b = thetas[:, d].copy() if problem.bias else np.zeros(h)

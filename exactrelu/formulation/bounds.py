@@ -22,7 +22,7 @@ def preactivation_bounds(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     -------
     lower, upper : ndarray of shape (n_samples,)
     """
-    upper = problem.weight_bound * (np.abs(problem.X).sum(axis=1) + (1.0 if problem.bias else 0.0))
+    upper = problem.box_radius * (np.abs(problem.X).sum(axis=1) + (1.0 if problem.bias else 0.0))
     return -upper, upper
 
 

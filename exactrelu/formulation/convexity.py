@@ -33,7 +33,7 @@ def add_convexity_cuts(m: pyo.ConcreteModel, layout: Layout) -> None:
     cuts = layout.cuts
     if cuts is None:
         return
-    B = layout.problem.weight_bound
+    B = layout.problem.box_radius
     m.Q = pyo.RangeSet(0, len(cuts) - 1) if cuts else pyo.Set(initialize=[])
 
     def convexity(m, q, j):
@@ -70,7 +70,7 @@ def add_shape_rows(m: pyo.ConcreteModel, layout: Layout) -> None:
     n, d, h, X = problem.n, problem.d, problem.width, problem.X
     if not (layout.shape_rows and layout.two_layer and layout.same_sign and n > 1):
         return
-    B = problem.weight_bound
+    B = problem.box_radius
     m.slope = pyo.Var(m.I, m.K, bounds=(-h * B, h * B), initialize=0.0)
     pairs = [(k, other) for k in range(n) for other in range(n) if k != other]
 

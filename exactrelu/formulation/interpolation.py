@@ -83,9 +83,7 @@ def interpolations(X: np.ndarray, copies: int = 4, seed: int = 0) -> list[Interp
         for copy in range(copies):
             cost = distances if copy == 0 else distances * rng.uniform(0.5, 1.5, m)
             highs = quiet_highs()
-            pass_model(
-                highs, cost=cost, col_lower=np.zeros(m), col_upper=np.full(m, INF), block=block
-            )
+            pass_model(highs, cost, np.zeros(m), np.full(m, INF), block)
             highs.run()
             if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 break  # x_k is outside the hull of the others

@@ -121,13 +121,9 @@ def make_layout(
     ------
     InvalidInputError
         For an unknown ``squared`` mode, ``positive_units`` out of range, cutoff
-        bounds on a two-layer problem, or a problem without a fixed box.
+        bounds on a two-layer problem, or a problem without a fixed box (its big-M values
+        come from the box).
     """
-    if problem.auto_box:
-        raise InvalidInputError(
-            "a formulation needs a fixed weight box (its big-M values come from it): give "
-            "a number as the weight bound; the automatic box is chosen while solving"
-        )
     if squared not in SQUARED_MODES:
         raise InvalidInputError(
             f"squared must be one of {', '.join(SQUARED_MODES)}; got {squared!r}"

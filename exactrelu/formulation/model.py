@@ -116,7 +116,7 @@ class Formulation:
 
     def network(self, W: np.ndarray, b: np.ndarray, c: float = 0.0) -> Network:
         """The network with these weights and this formulation's output signs."""
-        B = self.problem.weight_bound
+        B = self.problem.box_radius
         W, b = np.clip(W, -B, B), np.clip(b, -B, B)
         if self.problem.arch == "one-node":
             return OneNodeNetwork(W[0], float(b[0]))
@@ -209,7 +209,7 @@ class Formulation:
         """
         p = self.problem
         network = self.align(network)
-        if network is None or network.max_abs_weight() > p.weight_bound * (1 + 1e-12):
+        if network is None or network.max_abs_weight() > p.box_radius * (1 + 1e-12):
             return None
         m = self.model
         values = network_values(m, p, network, self.upper)

@@ -30,7 +30,7 @@ def add_variables(m: pyo.ConcreteModel, layout: Layout) -> None:
       times all units): unit j active on sample i.
     """
     problem = layout.problem
-    n, d, h, B = problem.n, problem.d, problem.width, problem.weight_bound
+    n, d, h, B = problem.n, problem.d, problem.width, problem.box_radius
     upper = layout.upper
     m.I = pyo.RangeSet(0, n - 1)
     m.J = pyo.RangeSet(0, h - 1)

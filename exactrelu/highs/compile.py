@@ -84,15 +84,8 @@ class CompiledModel:
             if v.is_integer() or v.is_binary():
                 integrality[k] = int(highspy.HighsVarType.kInteger)
         constraints = model.component_data_objects(pyo.Constraint, active=True, descend_into=True)
-        pass_model(
-            highs,
-            cost=cost,
-            col_lower=lower,
-            col_upper=upper,
-            block=self.rows(constraints),
-            integrality=integrality,
-            offset=sense * float(repn.constant),
-        )
+        block, offset = self.rows(constraints), sense * float(repn.constant)
+        pass_model(highs, cost, lower, upper, block, integrality=integrality, offset=offset)
 
     def add_rows(self, highs: highspy.Highs, constraints: Iterable) -> None:
         """Append linear constraints to a loaded ``highs`` model."""

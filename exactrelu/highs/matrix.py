@@ -80,11 +80,11 @@ def add_rows(highs: highspy.Highs, block: SparseRows) -> None:
 
 def pass_model(
     highs: highspy.Highs,
-    *,
     cost: np.ndarray,
     col_lower: np.ndarray,
     col_upper: np.ndarray,
     block: SparseRows,
+    *,
     integrality: np.ndarray | None = None,
     hessian_diag: np.ndarray | None = None,
     hessian: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,

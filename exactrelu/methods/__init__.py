@@ -29,6 +29,7 @@ from typing import Any
 
 from exactrelu.certificate import Certificate
 from exactrelu.errors import InvalidInputError
+from exactrelu.methods.auto_box import solve_auto
 from exactrelu.options import SolveOptions
 from exactrelu.problem import ARCHS, LOSSES, Problem
 
@@ -178,8 +179,11 @@ def run_method(
 ) -> Certificate:
     """Run method ``name`` on ``problem``: the one place methods are dispatched.
 
-    Raises :class:`InvalidInputError` when the method does not take the problem or an
-    option, before any work is done.
+    A problem with the automatic box (``weight_bound="auto"``) is solved by
+    :func:`~exactrelu.methods.auto_box.solve_auto`, which calls the method on standardised
+    data with fixed boxes; the method functions themselves take fixed boxes only. Raises
+    :class:`InvalidInputError` when the method does not take the problem or an option,
+    before any work is done.
     """
     chosen = method(name)
     refusal = chosen.refusal(problem)
@@ -197,4 +201,6 @@ def run_method(
             f"method '{name}' takes no option {', '.join(map(repr, unknown))}; "
             f"its options: {', '.join(accepted) or 'none'}"
         )
+    if problem.auto_box:
+        return solve_auto(function, problem, options, **method_options)
     return function(problem, options, **method_options)

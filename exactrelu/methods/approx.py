@@ -68,7 +68,6 @@ from exactrelu.convex.gram import (
 )
 from exactrelu.errors import SolverError
 from exactrelu.highs.quiet import quiet_highs
-from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.network.losses import loss_at_zero, loss_monotone_in_activation
 from exactrelu.network.networks import OneNodeNetwork, check_in_class, zero_network
 from exactrelu.options import Deadline, SolveOptions
@@ -81,7 +80,6 @@ DEFAULT_POLISH = 20
 _POLISHED = 3  # how many of the best distinct networks are polished
 
 
-@accepts_auto_box
 def solve_approx(
     problem: Problem,
     options: SolveOptions,
@@ -119,7 +117,7 @@ def solve_approx(
     extra = []
     if options.warm_start is not None:
         extra.append(
-            check_in_class(options.warm_start, "one-node", problem.d, 1, problem.weight_bound)
+            check_in_class(options.warm_start, "one-node", problem.d, 1, problem.box_radius)
         )
     net, info = approx_one_node(
         problem, k=k, polish=polish, deadline=deadline, highs=highs, extra=extra

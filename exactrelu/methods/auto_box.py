@@ -34,7 +34,6 @@ method whose proof does not use the box (docs/problem.md).
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -220,17 +219,3 @@ def solve_auto(
         ),
         proven_without_box=result.is_global,
     )
-
-
-def accepts_auto_box(function):
-    """Decorate a method ``(problem, options, **method_options) -> Certificate`` so that a
-    problem with ``weight_bound="auto"`` is solved by :func:`solve_auto`; a fixed box
-    goes straight to the method."""
-
-    @functools.wraps(function)
-    def method(problem: Problem, options: SolveOptions, **method_options: Any) -> Certificate:
-        if problem.auto_box:
-            return solve_auto(function, problem, options, **method_options)
-        return function(problem, options, **method_options)
-
-    return method

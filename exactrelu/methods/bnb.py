@@ -50,7 +50,6 @@ from exactrelu.certificate import Certificate, Stop
 from exactrelu.convex.fixed_pattern import fit_fixed_pattern
 from exactrelu.errors import SolverError
 from exactrelu.formulation.bounds import CutoffBounds
-from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.heuristics import heuristic_start
 from exactrelu.methods.search import (
     Budget,
@@ -174,7 +173,7 @@ class OneNodeBranchAndBound:
         self.extra_inactive = self.ysq - self.min_loss  # y_i² - m_i
         self.branchable = y > 0
         p = self.Xt.shape[1]
-        self.box_radius_sq = p * problem.weight_bound**2
+        self.box_radius_sq = p * problem.box_radius**2
         self.nodes = 0
         self.leaves = 0
         self.qps = 0
@@ -324,7 +323,7 @@ class OneNodeBranchAndBound:
         return CutoffBounds(lower, upper, threshold)
 
     def network_of(self, theta: np.ndarray) -> OneNodeNetwork:
-        B = self.problem.weight_bound
+        B = self.problem.box_radius
         theta = np.clip(theta, -B, B)
         if self.problem.bias:
             return OneNodeNetwork(theta[:-1], float(theta[-1]))
@@ -337,7 +336,7 @@ class OneNodeBranchAndBound:
         active = ev.status == ACTIVE
         inactive = ev.status == INACTIVE
         free = ev.status == OPEN
-        in_box = np.all(np.abs(ev.theta) <= self.problem.weight_bound)
+        in_box = np.all(np.abs(ev.theta) <= self.problem.box_radius)
         fits = ev.exact_fit and np.all(z[active] >= 0) and np.all(z[inactive | free] <= 0)
         if fits and in_box:
             self.incumbent.offer(self.network_of(ev.theta))
@@ -445,7 +444,6 @@ def prove_without_box(
     return proven and tree.best_outside >= threshold, tree.best_outside < threshold
 
 
-@accepts_auto_box
 def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certificate:
     """Certify the optimum of a one-node, squared-loss problem by branch and bound.
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from exactrelu.certificate import Certificate, Stop, make_certificate
 from exactrelu.errors import InvalidInputError
-from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.enumerate_one_node import OneNodeEnumeration
 from exactrelu.methods.enumerate_two_layer import DEFAULT_MAX_COMBINATIONS, TwoLayerEnumeration
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.problem import Problem
 
 
-@accepts_auto_box
 def solve_enumerate(
     problem: Problem,
     options: SolveOptions,

@@ -201,7 +201,7 @@ class OneNodeEnumeration(PatternSearch):
         problem, options = self.problem, self.options
         if options.warm_start is not None:
             self.offer(
-                check_in_class(options.warm_start, "one-node", problem.d, 1, problem.weight_bound)
+                check_in_class(options.warm_start, "one-node", problem.d, 1, problem.box_radius)
             )
         if initial_approx:
             net, _ = approx_one_node(
@@ -317,7 +317,7 @@ class OneNodeEnumeration(PatternSearch):
 
     def _closed_form(self, cand, lb, margin, theta, ok) -> np.ndarray:
         """Least-squares networks of candidate patterns: returns which ones are solved."""
-        B = self.problem.weight_bound
+        B = self.problem.box_radius
         resolved = np.zeros(cand.size, dtype=bool)
         in_box = ok[cand] & np.all(np.abs(theta[cand]) <= B * (1 + 1e-12), axis=1)
         idx = np.flatnonzero(in_box)
@@ -356,7 +356,7 @@ class OneNodeEnumeration(PatternSearch):
             exact = float(np.sum(y[~active] ** 2)) + res
             exact_lb = exact - 1e-12 * max(self.total, 1.0)
             self.count("exact_bounds")
-            if np.all(np.abs(th) <= problem.weight_bound * (1 + 1e-12)):
+            if np.all(np.abs(th) <= problem.box_radius * (1 + 1e-12)):
                 value = self.offer(one_node_from_theta(th, problem))
                 if value - exact_lb <= self.tol():
                     self.solved_bound = min(self.solved_bound, exact_lb)

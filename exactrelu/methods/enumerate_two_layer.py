@@ -79,7 +79,7 @@ class TwoLayerEnumeration(PatternSearch):
         h = problem.width
         if options.warm_start is not None:
             self.offer(
-                check_in_class(options.warm_start, "two-layer", problem.d, h, problem.weight_bound)
+                check_in_class(options.warm_start, "two-layer", problem.d, h, problem.box_radius)
             )
         K = self.patterns.shape[0]
         # Lower bound per multiset of patterns (independent of the output signs).
@@ -143,7 +143,7 @@ class TwoLayerEnumeration(PatternSearch):
                 thetas[u] = signs[u] * beta[slot * D : (slot + 1) * D]
             Z = self.Xt @ thetas.T
             feasible = np.all(np.where(pattern, Z >= -1e-12, Z <= 1e-12)) and np.all(
-                np.abs(thetas) <= problem.weight_bound * (1 + 1e-12)
+                np.abs(thetas) <= problem.box_radius * (1 + 1e-12)
             )
             if feasible:
                 net = two_layer_from_beta(np.r_[thetas.ravel(), beta[-1]], signs, problem)

@@ -31,7 +31,6 @@ import numpy as np
 from exactrelu.certificate import Certificate, Stop, make_certificate
 from exactrelu.convex.gram import augmented
 from exactrelu.errors import InvalidInputError
-from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.network.losses import best_constant, loss_gradient, per_sample_loss
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, check_in_class
 from exactrelu.options import Deadline, SolveOptions
@@ -45,7 +44,6 @@ DEFAULT_PATIENCE = 200
 INITS = ("random", "approx")
 
 
-@accepts_auto_box
 def solve_gd(
     problem: Problem,
     options: SolveOptions,
@@ -152,7 +150,7 @@ def _starting_points(
     rng = np.random.default_rng(options.seed)
     h = problem.width
     D = problem.d + (1 if problem.bias else 0)
-    B = problem.weight_bound
+    B = problem.box_radius
     two = problem.arch == "two-layer"
     c0 = best_constant(problem.y, problem.loss) if two else 0.0
     Theta = np.clip(rng.normal(0.0, 1.0 / np.sqrt(D), size=(restarts, h, D)), -B, B)
@@ -185,7 +183,7 @@ def _one_node_problem(problem: Problem) -> Problem:
         problem.X,
         problem.y,
         loss=problem.loss,
-        weight_bound=problem.weight_bound,
+        weight_bound=problem.box_radius,
         bias=problem.bias,
         name=problem.name,
     )
@@ -199,7 +197,7 @@ def _descend(
     y = problem.y
     n = problem.n
     loss = problem.loss
-    B = problem.weight_bound
+    B = problem.box_radius
     R, h, _ = Theta.shape
     two = problem.arch == "two-layer"
     if loss == "squared":

@@ -81,7 +81,7 @@ class Incumbent:
                     problem.arch,
                     problem.d,
                     problem.width,
-                    problem.weight_bound,
+                    problem.box_radius,
                 )
             )
         return incumbent
@@ -236,7 +236,7 @@ def loss_without_box(problem: Problem, pattern, signs, free) -> tuple[float, boo
     except SolverError:
         pass
     try:
-        radius = LARGE_BOX_FACTOR * problem.weight_bound
+        radius = LARGE_BOX_FACTOR * problem.box_radius
         fit = fit_fixed_pattern(problem, pattern, signs, free, radius=radius)
     except SolverError:
         return np.inf, False

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InvalidInputError, MissingDependencyError
+from exactrelu.errors import InvalidInputError, import_optional
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
 
 
@@ -101,10 +101,7 @@ def to_torch(network: Network, dtype: Any = None) -> Any:
     torch.nn.Sequential
         Output of shape (n_samples, 1).
     """
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError("torch", "torch", "exporting to PyTorch") from None
+    torch = import_optional("torch", "torch", "exporting to PyTorch")
     dtype = torch.float64 if dtype is None else dtype
     arrays = to_numpy(network)
     h, d = arrays["W"].shape

@@ -13,7 +13,6 @@ from exactrelu.errors import InvalidInputError
 from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.formulation.loss import initial_tangent_points
 from exactrelu.formulation.model import build_formulations
-from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.bnb import prove_without_box
 from exactrelu.methods.heuristics import heuristic_start
 from exactrelu.methods.mip.case import SignCase
@@ -26,7 +25,6 @@ from exactrelu.options import SolveOptions
 from exactrelu.problem import Problem
 
 
-@accepts_auto_box
 def solve_mip(
     problem: Problem,
     options: SolveOptions,

@@ -63,7 +63,7 @@ def sign_cases(problem: Problem) -> list[int]:
 
 def big_m_values(problem: Problem) -> np.ndarray:
     """``U_i = B (‖x_i‖₁ + 1)`` (without bias ``B ‖x_i‖₁``), shape (n,): ``|z_ij| <= U_i``."""
-    return problem.weight_bound * (np.abs(problem.X).sum(axis=1) + (1.0 if problem.bias else 0.0))
+    return problem.box_radius * (np.abs(problem.X).sum(axis=1) + (1.0 if problem.bias else 0.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +201,7 @@ def build_big_m(problem: Problem, positive_units: int) -> BigMModel:
     """
     if positive_units not in sign_cases(problem):
         raise ValueError(f"no sign case with {positive_units} positive units for this problem")
-    n, d, h, B = problem.n, problem.d, problem.width, problem.weight_bound
+    n, d, h, B = problem.n, problem.d, problem.width, problem.box_radius
     two_layer = problem.arch == "two-layer"
     signs = np.where(np.arange(h) < positive_units, 1.0, -1.0)
     U = big_m_values(problem)

@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 
 from exactrelu.certificate import Certificate, Stop
-from exactrelu.errors import ExactReLUError, MissingDependencyError
-from exactrelu.methods.auto_box import accepts_auto_box
+from exactrelu.errors import ExactReLUError, MissingDependencyError, import_optional
 from exactrelu.methods.peers.big_m import BigMModel
 from exactrelu.methods.peers.driver import CaseResult, solve_by_cases
 from exactrelu.options import Deadline, SolveOptions
@@ -35,15 +34,6 @@ class GurobiSizeLimitError(ExactReLUError):
     """Gurobi's licence refuses a model of this size (not a bug, not bad input)."""
 
 
-def _import_gurobi():
-    try:
-        import gurobipy
-    except ImportError:
-        raise MissingDependencyError("gurobipy", "gurobi", "the Gurobi peer solver") from None
-    return gurobipy
-
-
-@accepts_auto_box
 def solve_gurobi(problem: Problem, options: SolveOptions) -> Certificate:
     """Solve ``problem`` with Gurobi on the plain big-M model; returns a certificate.
 
@@ -52,7 +42,7 @@ def solve_gurobi(problem: Problem, options: SolveOptions) -> Certificate:
     GurobiSizeLimitError
         The licence found by gurobipy does not allow a model this large.
     """
-    gp = _import_gurobi()
+    gp = import_optional("gurobipy", "gurobi", "the Gurobi peer solver")
     deadline = Deadline(options.time_limit)
     env = _start_env(gp, options.log)
     try:

@@ -31,7 +31,6 @@ from exactrelu.convex.tangents import tangent_rows
 from exactrelu.highs.matrix import INF, SparseRows, add_rows, pass_model
 from exactrelu.highs.mip import configure_exact_mip, log_to_stderr
 from exactrelu.highs.quiet import FEASIBLE_SOLUTION, quiet_highs
-from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.peers.big_m import BigMModel
 from exactrelu.methods.peers.driver import CaseResult, solve_by_cases
 from exactrelu.network.networks import Network
@@ -49,7 +48,6 @@ _STOPS = {
 }
 
 
-@accepts_auto_box
 def solve_highs_naive(problem: Problem, options: SolveOptions) -> Certificate:
     """Solve ``problem`` with HiGHS on the plain big-M model; returns a certificate.
 
@@ -130,9 +128,7 @@ def _load(model: BigMModel, options: SolveOptions) -> _Case:
         cost = np.r_[cost, np.ones(n)]
         lower, upper = np.r_[lower, np.zeros(n)], np.r_[upper, np.full(n, INF)]
     integrality = np.r_[model.integer, np.zeros(cost.size - model.num_col, bool)].astype(int)
-    pass_model(
-        highs, cost=cost, col_lower=lower, col_upper=upper, block=block, integrality=integrality
-    )
+    pass_model(highs, cost, lower, upper, block, integrality=integrality)
     return _Case(model, highs, t)
 
 

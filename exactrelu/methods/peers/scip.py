@@ -17,27 +17,17 @@ import math
 from functools import partial
 
 from exactrelu.certificate import Certificate, Stop
-from exactrelu.errors import MissingDependencyError
+from exactrelu.errors import import_optional
 from exactrelu.highs.mip import EXACT_FEASIBILITY_TOLERANCE
-from exactrelu.methods.auto_box import accepts_auto_box
 from exactrelu.methods.peers.big_m import BigMModel
 from exactrelu.methods.peers.driver import CaseResult, solve_by_cases
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.problem import Problem
 
 
-def _import_scip():
-    try:
-        import pyscipopt
-    except ImportError:
-        raise MissingDependencyError("pyscipopt", "scip", "the SCIP peer solver") from None
-    return pyscipopt
-
-
-@accepts_auto_box
 def solve_scip(problem: Problem, options: SolveOptions) -> Certificate:
     """Solve ``problem`` with SCIP on the plain big-M model; returns a certificate."""
-    scip = _import_scip()
+    scip = import_optional("pyscipopt", "scip", "the SCIP peer solver")
     return solve_by_cases(
         problem,
         options,
