@@ -73,6 +73,40 @@ def test_tangents_at_underestimated_solutions_keep_the_optimum(seed):
     assert_certifies(cert, oracle)
 
 
+class _ImprovingSolutionEvent:
+    """Stands in for HiGHS's improving-solution callback event."""
+
+    def __init__(self, x, objective: float) -> None:
+        self.data_out = self
+        self.mip_solution = x
+        self.objective_function_value = objective
+
+
+@pytest.mark.parametrize(("arch", "width"), [("one-node", 1), ("two-layer", 2)])
+def test_underestimated_solutions_are_collected_for_two_layer_only(arch, width):
+    # A MILP solution below the round's threshold that does not beat the incumbent: a
+    # two-layer case keeps it for tangents after the round; a one-node case does not
+    # (its tree reports many such solutions, and tangents at all of them only made the
+    # next round's LP larger).
+    from exactrelu.formulation.model import build_formulations
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    problem = exactrelu.Problem(X, y, arch=arch, width=width, weight_bound=2.0)
+    search = SearchState.start(problem, SolveOptions(), settings=MipSettings())
+    kept = []
+    for key, formulation in enumerate(build_formulations(problem)):
+        case = SignCase(key, formulation, search)
+        x = case.column_values(search.best)
+        if x is None:
+            continue
+        case.round_threshold = search.best_loss  # as run() sets it: below_cutoff(...)
+        case.on_improving_solution(_ImprovingSolutionEvent(x, -1.0))
+        kept.append(len(case.spurious))
+    assert kept
+    assert kept == [1 if arch == "two-layer" else 0] * len(kept)
+
+
 class _UserSolutionEvent:
     """Stands in for HiGHS's user-solution callback event: records the solution set."""
 

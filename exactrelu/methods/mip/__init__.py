@@ -10,7 +10,8 @@ lazy-constraint callback: each round solves the MILP with tangent cuts
 ``t_i >= 2 r̄ (y_i - f_i) - r̄²`` (a valid lower bound, as the tangents underestimate
 the square), takes the activation pattern of its solution, solves the convex QP with
 that pattern fixed (an upper bound), and adds tangents at both solutions' residuals
-(and at those of every solution the MILP found below the cutoff whose true loss is not).
+(two-layer: and at those of every solution the MILP found below the cutoff whose true
+loss is not).
 Once a round's MILP picks a pattern whose QP optimum already carries its tangents,
 the MILP value equals that QP value (first-order optimality of a convex program), so
 the bounds meet; there are finitely many patterns, so the loop ends. Two-layer models

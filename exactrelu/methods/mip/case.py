@@ -159,7 +159,12 @@ class SignCase:
                 # the tree has it (at its modelled loss, never above the true one)
                 self.handed_over = min(self.handed_over, self.search.best_loss)
                 return
-            if self.formulation.problem.loss != "squared":
+            problem = self.formulation.problem
+            if problem.loss != "squared" or problem.arch != "two-layer":
+                # Two-layer only: a one-node MILP starts from the presolve's incumbent,
+                # often optimal already, and its tree (HiGHS's heuristics off) reports a
+                # run of small improvements, all "underestimated"; tangents at each made
+                # the next round's LP 2.4x larger for nothing (docs/decisions.md).
                 return
             # Not better than the incumbent, yet the MILP found it below the cutoff:
             # the tangents underestimate its loss by more than the MILP's tolerance.

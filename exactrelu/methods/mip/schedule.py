@@ -22,8 +22,8 @@ from exactrelu.methods.search import StageEnd
 def play_round(case: SignCase, cap: float) -> Stop | None:
     """One MILP solve of ``case`` and what follows it; the search's reason to stop (or None).
 
-    Squared loss: tangents at the round's solution, at its polished network and at every
-    solution the MILP found below the cutoff whose true loss is not (the tangents
+    Squared loss: tangents at the round's solution, at its polished network and (two-layer)
+    at every solution the MILP found below the cutoff whose true loss is not (the tangents
     underestimate it there). The case is closed when the MILP proved its bound, when no
     new tangent was added (the next round would repeat), when rounds stall, or when its
     bound meets the incumbent; capped rounds only polish.
