@@ -92,8 +92,8 @@ def main() -> None:
                         stream.write(json.dumps(row) + "\n")
             rows.append((Path(instance).stem, results["old"], results["new"]))
             print(
-                f"{rows[-1][0]}: old {results['old']['seconds']:.2f} s, new "
-                f"{results['new']['seconds']:.2f} s",
+                f"{rows[-1][0]}: old {results['old']['cpu']:.2f} CPU s, "
+                f"new {results['new']['cpu']:.2f} CPU s",
                 file=sys.stderr,
                 flush=True,
             )
