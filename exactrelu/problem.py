@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InvalidInputError
+from exactrelu.errors import InvalidInputError, one_line, show
 
 ARCHS = ("one-node", "two-layer")
 LOSSES = ("squared", "absolute", "hinge")
@@ -42,14 +42,8 @@ def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np
         Where the data came from (a file name), used in error messages.
     """
     where = f"{source}: " if source else ""
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{where}X is not numeric ({exc})") from None
-    try:
-        y = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{where}y is not numeric ({exc})") from None
+    X = _real_array("X", X, where)
+    y = _real_array("y", y, where)
     if X.ndim != 2:
         raise InvalidInputError(
             f"{where}X must be 2-D (n_samples, n_features), got shape {X.shape}"
@@ -65,48 +59,78 @@ def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np
         raise InvalidInputError(f"{where}no features: X has 0 columns")
     if y.shape[0] != n:
         raise InvalidInputError(f"{where}y has {y.shape[0]} entries but X has {n} rows")
+    # rows and columns are counted from 1 in every message (row 1 is the first sample)
     bad = np.argwhere(~np.isfinite(X))
     if bad.size:
         row, col = bad[0]
         raise InvalidInputError(
-            f"{where}X has a non-finite value ({X[row, col]}) at row {row}, column {col}"
+            f"{where}X has a non-finite value ({show(X[row, col])}) at row {row + 1}, "
+            f"column {col + 1}"
         )
     bad_y = np.flatnonzero(~np.isfinite(y))
     if bad_y.size:
         raise InvalidInputError(
-            f"{where}y has a non-finite value ({y[bad_y[0]]}) at row {bad_y[0]}"
+            f"{where}y has a non-finite value ({show(y[bad_y[0]])}) at row {bad_y[0] + 1}"
         )
     return np.ascontiguousarray(X), np.ascontiguousarray(y)
+
+
+def _real_array(name: str, value: Any, where: str) -> np.ndarray:
+    """``value`` as a float64 array; complex values are refused unless they are real.
+
+    numpy would drop an imaginary part with only a warning, training on other data than
+    the user's.
+    """
+    try:
+        array = np.asarray(value)
+        if np.iscomplexobj(array):
+            imaginary = np.argwhere(array.imag != 0)
+            if imaginary.size:
+                index = [int(i) + 1 for i in imaginary[0]]
+                place = ", ".join(
+                    f"{axis} {i}" for axis, i in zip(("row", "column", "slice"), index, strict=False)
+                )
+                first = show(array[tuple(imaginary[0])])
+                raise InvalidInputError(
+                    f"{where}{name} has complex values (at {place}: {first}); "
+                    "exactrelu trains on real numbers"
+                )
+            array = array.real
+        return np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidInputError):
+            raise
+        raise InvalidInputError(f"{where}{name} is not numeric ({one_line(exc)})") from None
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ``InvalidInputError``."""
     if value not in choices:
-        raise InvalidInputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise InvalidInputError(f"{name} must be one of {', '.join(choices)}; got {show(value)}")
     return value
 
 
 def check_int(name: str, value: Any, *, minimum: int) -> int:
     """Return ``value`` as an int if it is an integer ``>= minimum`` (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {show(value)}")
     return int(value)
 
 
 def check_positive(name: str, value: Any, *, integer: bool = False) -> Any:
     """Return ``value`` if it is a positive finite number (an int when ``integer``)."""
     if isinstance(value, bool):
-        raise InvalidInputError(f"{name} must be a positive number, got {value!r}")
+        raise InvalidInputError(f"{name} must be a positive number, got {show(value)}")
     if integer:
         if not isinstance(value, (int, np.integer)) or value < 1:
-            raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}")
+            raise InvalidInputError(f"{name} must be an integer >= 1, got {show(value)}")
         return int(value)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} must be a positive number, got {value!r}") from None
+        raise InvalidInputError(f"{name} must be a positive number, got {show(value)}") from None
     if not math.isfinite(number) or number <= 0:
-        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
+        raise InvalidInputError(f"{name} must be a positive finite number, got {show(value)}")
     return number
 
 
@@ -152,7 +176,7 @@ class Problem:
             if self.width not in (None, 1):
                 raise InvalidInputError(
                     f"width applies to two-layer networks only; a one-node network has width 1, "
-                    f"got width={self.width!r}"
+                    f"got width={show(self.width)}"
                 )
             width = 1
         else:
@@ -165,7 +189,7 @@ class Problem:
             if labels.size:
                 i = labels[0]
                 raise InvalidInputError(
-                    f"hinge loss needs labels exactly -1 or +1; y[{i}] = {y[i]:g}"
+                    f"hinge loss needs labels exactly -1 or +1; row {i + 1} has y = {y[i]:g}"
                     + (f" in {self.name}" if self.name else "")
                 )
         X.setflags(write=False)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InvalidInputError
+from exactrelu.errors import InvalidInputError, show
 from exactrelu.network.importers import LoadedNetwork, as_network
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
 from exactrelu.problem import (
@@ -299,7 +299,7 @@ def _labels(y: np.ndarray, loaded: LoadedNetwork, loss: str) -> np.ndarray:
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
         raise InvalidInputError(
-            f"y[{i}] = {y[i]!r} is not a class of the classifier ({list(classes)})"
+            f"row {i + 1} has y = {show(y[i])}, not a class of the classifier ({show(classes)})"
         )
     return np.where(y == classes[1], 1.0, -1.0)
 

@@ -262,8 +262,8 @@ def _npz(tmp_path, name, **arrays):
 BAD_FILES = {
     "missing": (lambda t: t / "nope.csv", r"nope\.csv: no such file"),
     "suffix": (lambda t: _text(t, "d.txt", "x,y\n1,2\n"), r"unknown instance type '\.txt'"),
-    "cell": (lambda t: _text(t, "c.csv", "a,y\n1,2\nx1,3\n"), r"line 3, column 1 .*'x1'"),
-    "ragged": (lambda t: _text(t, "r.csv", "a,b,y\n1,2,3\n1,2\n"), r"line 3 has 2 cells"),
+    "cell": (lambda t: _text(t, "c.csv", "a,y\n1,2\nx1,3\n"), r"row 2 \(line 3\), column 1 .*'x1'"),
+    "ragged": (lambda t: _text(t, "r.csv", "a,b,y\n1,2,3\n1,2\n"), r"row 2 \(line 3\) has 2 cells"),
     "one column": (lambda t: _text(t, "o.csv", "y\n1\n"), r"at least two columns"),
     "no rows": (lambda t: _text(t, "e.csv", "a,y\n"), r"at least one data row"),
     "npz no X": (lambda t: _npz(t, "a.npz", y=np.ones(3)), r"missing array\(s\) X"),
@@ -283,6 +283,17 @@ BAD_FILES = {
         r"y has a non-finite value",
     ),
     "not npz": (lambda t: _text(t, "h.npz", "hello"), r"not a readable \.npz"),
+    "empty npz": (lambda t: _text(t, "e.npz", ""), r"e\.npz: empty file$"),
+    "empty csv": (lambda t: _text(t, "e.csv", ""), r"e\.csv: empty file$"),
+    "directory": (lambda t: _directory(t, "d.npz"), r"d\.npz: is a directory, not a file$"),
+    "no header": (
+        lambda t: _text(t, "n.csv", "".join(f"{i},{i + 1},{i % 3}\n" for i in range(20))),
+        r"first line \(0, 1, 0\) is all numbers.*add a header row",
+    ),
+    "complex X": (
+        lambda t: _npz(t, "x.npz", X=np.ones((3, 2)) + 1j, y=np.ones(3)),
+        r"X has complex values \(at row 1, column 1: \(1\+1j\)\)",
+    ),
     "bad sidecar": (lambda t: _with_sidecar(t, "{oops"), r"s\.json: not valid JSON"),
     "sidecar list": (lambda t: _with_sidecar(t, "[]"), r"s\.json: must hold a JSON object"),
     "sidecar arch": (lambda t: _with_sidecar(t, '{"arch": "deep"}'), r"arch must be one of"),
@@ -292,6 +303,12 @@ BAD_FILES = {
 def _text(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
+    return path
+
+
+def _directory(tmp_path, name):
+    path = tmp_path / name
+    path.mkdir()
     return path
 
 
@@ -328,7 +345,7 @@ BAD_FLAGS = [
     (["--loss", "huber"], r"argument --loss: invalid choice: 'huber'"),
     (["--method", "magic"], r"argument --method: invalid choice: 'magic'"),
     (["--frobnicate"], r"unrecognized arguments: --frobnicate"),
-    (["--loss", "hinge"], r"hinge loss needs labels exactly -1 or \+1; y\[\d+\]"),
+    (["--loss", "hinge"], r"hinge loss needs labels exactly -1 or \+1; row \d+ has y = "),
     (["--out", "/nonexistent-dir/c.json"], r"--out .*does not exist"),
 ]
 

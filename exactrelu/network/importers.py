@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InstanceFileError, InvalidInputError, MissingDependencyError
+from exactrelu.errors import InstanceFileError, InvalidInputError, MissingDependencyError, show
 from exactrelu.instances import read_json_object, read_npz_arrays
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, network_from_dict
 
@@ -163,8 +163,8 @@ def from_sklearn(mlp: Any) -> LoadedNetwork:
     if out == "logistic":
         loaded.classes = np.asarray(mlp.classes_)
         loaded.notes.append(
-            f"binary classifier: the network is its logit; class {loaded.classes[1]!r} is "
-            f"label +1, class {loaded.classes[0]!r} is -1"
+            f"binary classifier: the network is its logit; class {show(loaded.classes[1])} is "
+            f"label +1, class {show(loaded.classes[0])} is -1"
         )
     return loaded
 
