@@ -17,13 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InstanceFileError, InvalidInputError, one_line
+from exactrelu.errors import InstanceFileError, InvalidInputError, one_line, show
 from exactrelu.problem import (
+    ARCHS,
     DEFAULT_ARCH,
     DEFAULT_LOSS,
     DEFAULT_WEIGHT_BOUND,
     DEFAULT_WIDTH,
+    LOSSES,
     Problem,
+    check_choice,
+    check_positive,
     validate_arrays,
 )
 
@@ -50,6 +54,45 @@ class Instance:
     path: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def sidecar_path(self) -> Path | None:
+        """The JSON sidecar's path (whether or not it exists); None without a file."""
+        return None if self.path is None else self.path.with_suffix(".json")
+
+    def sidecar(self, key: str, default: Any = None) -> Any:
+        """The sidecar's value of a problem key (``arch``, ``width``, ``loss``, ``B``,
+        ``bias``), checked, or ``default`` when the sidecar does not set it.
+
+        Raises
+        ------
+        InstanceFileError
+            The value is invalid; the message names the sidecar, since the user may not
+            have given that option at all.
+        """
+        if key not in self.meta:
+            return default
+        value = self.meta[key]
+        try:
+            if key == "arch":
+                return check_choice("arch", value, ARCHS)
+            if key == "loss":
+                return check_choice("loss", value, LOSSES)
+            if key == "width":
+                return check_positive("width", value, integer=True)
+            if key == "B":
+                return check_positive("weight bound B", value)
+            if key == "bias":
+                if not isinstance(value, bool):
+                    raise InvalidInputError(f"bias must be true or false, got {show(value)}")
+                return value
+        except InvalidInputError as exc:
+            where = self.sidecar_path or "the sidecar"
+            raise InstanceFileError(
+                f"{where}: {exc} (the sidecar sets the problem's defaults; fix it, or give "
+                "the option on the command line)"
+            ) from None
+        raise KeyError(key)
+
     def problem(
         self,
         *,
@@ -59,21 +102,23 @@ class Instance:
         weight_bound: float | None = None,
         bias: bool | None = None,
     ) -> Problem:
-        """Build a :class:`Problem`; ``None`` arguments fall back to the sidecar, then defaults."""
-        meta = self.meta
-        arch = arch or meta.get("arch", DEFAULT_ARCH)
+        """Build a :class:`Problem`; ``None`` arguments fall back to the sidecar, then defaults.
+
+        Only the sidecar values that are used are checked (a flag overrides a bad one).
+        """
+        arch = arch or self.sidecar("arch", DEFAULT_ARCH)
         if width is None and arch == "two-layer":
-            width = meta.get("width", DEFAULT_WIDTH)
+            width = self.sidecar("width", DEFAULT_WIDTH)
         return Problem(
             self.X,
             self.y,
             arch=arch,
             width=width,
-            loss=loss or meta.get("loss", DEFAULT_LOSS),
+            loss=loss or self.sidecar("loss", DEFAULT_LOSS),
             weight_bound=weight_bound
             if weight_bound is not None
-            else meta.get("B", DEFAULT_WEIGHT_BOUND),
-            bias=meta.get("bias", True) if bias is None else bias,
+            else self.sidecar("B", DEFAULT_WEIGHT_BOUND),
+            bias=self.sidecar("bias", True) if bias is None else bias,
             name=self.name,
         )
 

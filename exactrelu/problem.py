@@ -87,9 +87,8 @@ def _real_array(name: str, value: Any, where: str) -> np.ndarray:
             imaginary = np.argwhere(array.imag != 0)
             if imaginary.size:
                 index = [int(i) + 1 for i in imaginary[0]]
-                place = ", ".join(
-                    f"{axis} {i}" for axis, i in zip(("row", "column", "slice"), index, strict=False)
-                )
+                axes = ("row", "column", "slice")
+                place = ", ".join(f"{a} {i}" for a, i in zip(axes, index, strict=False))
                 first = show(array[tuple(imaginary[0])])
                 raise InvalidInputError(
                     f"{where}{name} has complex values (at {place}: {first}); "

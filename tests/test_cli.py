@@ -296,7 +296,10 @@ BAD_FILES = {
     ),
     "bad sidecar": (lambda t: _with_sidecar(t, "{oops"), r"s\.json: not valid JSON"),
     "sidecar list": (lambda t: _with_sidecar(t, "[]"), r"s\.json: must hold a JSON object"),
-    "sidecar arch": (lambda t: _with_sidecar(t, '{"arch": "deep"}'), r"arch must be one of"),
+    "sidecar arch": (
+        lambda t: _with_sidecar(t, '{"arch": "deep"}'),
+        r"s\.json: arch must be one of one-node, two-layer; got 'deep'",
+    ),
 }
 
 

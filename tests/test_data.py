@@ -257,11 +257,18 @@ def test_bad_json_sidecar(write_instance):
 
 def test_sidecar_values_are_validated(write_instance):
     path = write_instance("inst.csv", X3, Y3, meta={"arch": "three-layer"})
-    with pytest.raises(InvalidInputError, match="arch must be one of"):
+    # the message names the sidecar: the user may have passed no --arch at all
+    with pytest.raises(InstanceFileError, match=r"inst\.json: arch must be one of.*'three-layer'"):
         load_instance(path).problem()
+    # a flag overrides the sidecar, so its bad value no longer matters
+    assert load_instance(path).problem(arch="one-node").arch == "one-node"
     path = write_instance("inst2.csv", X3, Y3, meta={"B": -1})
-    with pytest.raises(InvalidInputError, match="weight bound"):
+    with pytest.raises(InstanceFileError, match=r"inst2\.json: weight bound"):
         load_instance(path).problem()
+    for key, value in (("width", 0), ("loss", "huber"), ("bias", "yes")):
+        path = write_instance(f"{key}.csv", X3, Y3, meta={"arch": "two-layer", key: value})
+        with pytest.raises(InstanceFileError, match=rf"{key}\.json: {key} must be"):
+            load_instance(path).problem()
 
 
 def test_sidecar_defaults_and_overrides(write_instance):

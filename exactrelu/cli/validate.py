@@ -50,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
     out = common.output_path(args)
     instance = load_instance(args.instance)
     loaded = load_weights(args.weights, trust_pickle=args.trust_pickle)
-    meta = instance.meta
-    sidecar_bound = meta.get("B")
+    sidecar_bound = instance.sidecar("B")
     report = validate(
         instance.X,
         instance.y,
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         arch=args.arch,
         width=args.width,
         # a classifier's loss is hinge unless asked otherwise: the sidecar describes the data
-        loss=args.loss or (None if loaded.classes is not None else meta.get("loss")),
+        loss=args.loss or (None if loaded.classes is not None else instance.sidecar("loss")),
         weight_bound=args.weight_bound,
         default_weight_bound=DEFAULT_WEIGHT_BOUND if sidecar_bound is None else sidecar_bound,
         bias=not args.no_bias,
