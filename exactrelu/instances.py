@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from exactrelu.errors import InstanceFileError, InvalidInputError, one_line, show
+from exactrelu.files import replaced_atomically, write_text_atomically
 from exactrelu.problem import (
     ARCHS,
     DEFAULT_ARCH,
@@ -278,15 +279,22 @@ def save_instance(path: str | Path, X: Any, y: Any, meta: dict[str, Any] | None 
     path = Path(path)
     X, y = validate_arrays(X, y)
     suffix = path.suffix.lower()
-    if suffix == ".npz":
-        np.savez(path, X=X, y=y)
-    elif suffix == ".csv":
-        header = ",".join([f"x{j + 1}" for j in range(X.shape[1])] + ["y"])
-        np.savetxt(
-            path, np.column_stack([X, y]), delimiter=",", header=header, comments="", fmt="%.17g"
-        )
-    else:
+    if suffix not in (".npz", ".csv"):
         raise InvalidInputError(f"{path}: unknown instance type {suffix!r}; use .npz or .csv")
+    # through a temporary file: an interrupted write leaves no half-written instance
+    with replaced_atomically(path, what="instance") as temporary:
+        if suffix == ".npz":
+            np.savez(temporary, X=X, y=y)
+        else:
+            header = ",".join([f"x{j + 1}" for j in range(X.shape[1])] + ["y"])
+            np.savetxt(
+                temporary,
+                np.column_stack([X, y]),
+                delimiter=",",
+                header=header,
+                comments="",
+                fmt="%.17g",
+            )
     if meta:
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_text_atomically(path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
     return path

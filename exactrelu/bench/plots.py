@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from exactrelu.errors import InvalidInputError, MissingDependencyError
+from exactrelu.files import check_output_path, write_or_keep
 
 HEURISTICS = ("gd", "approx")
 # `[    12.3 s] best loss 0.31  bound 0.29  gap 6.2e-02  ...` (exactrelu.methods.mip)
@@ -40,15 +41,18 @@ def _pyplot():
     return plt
 
 
-def _save(fig, out: str | Path) -> Path:
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise InvalidInputError(f"--out {out}: plots are written as .png")
-    if not out.parent.is_dir():
-        raise InvalidInputError(f"--out {out}: directory {out.parent} does not exist")
+def _check_out(out: str | Path) -> Path:
+    """``--out``, checked before the figure's work (a solve may come first)."""
+    return check_output_path(out, suffixes=(".png",))
+
+
+def _save(fig, out: Path) -> Path:
+    """Write the figure; if ``out`` fails after all, it is kept elsewhere and the error
+    says where (:func:`~exactrelu.files.write_or_keep`)."""
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    return out
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=120)
+    return write_or_keep(out, image.getvalue())
 
 
 def _rows(results: str | Path) -> list[dict[str, Any]]:
@@ -65,6 +69,7 @@ def _rows(results: str | Path) -> list[dict[str, Any]]:
 
 def plot_time(results: str | Path, out: str | Path) -> Path:
     """Seconds against n per method, log-log; hollow markers: not finished."""
+    out = _check_out(out)
     plt = _pyplot()
     rows = _rows(results)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
@@ -89,6 +94,7 @@ def plot_time(results: str | Path, out: str | Path) -> Path:
 
 def plot_gap(results: str | Path, out: str | Path) -> Path:
     """Relative excess loss of the heuristics against n (certified instances only)."""
+    out = _check_out(out)
     plt = _pyplot()
     rows = [
         r
@@ -146,6 +152,7 @@ def trace_solve(
 
 def plot_trace(instance: str | Path, out: str | Path, time_limit: float | None = 60.0) -> Path:
     """Best loss and proven bound against time during one ``mip`` solve."""
+    out = _check_out(out)
     plt = _pyplot()
     points, cert = trace_solve(instance, time_limit)
     t, best, bound = (np.array(c) for c in zip(*points, strict=True))
@@ -166,6 +173,7 @@ def plot_fit(
     instance: str | Path, out: str | Path, methods: list[str], time_limit: float | None = 60.0
 ) -> Path:
     """The network of each method on a 1-D or 2-D instance."""
+    out = _check_out(out)
     from exactrelu.bench.executors import run_method
     from exactrelu.instances import load_instance
 
