@@ -29,6 +29,11 @@ DEFAULT_WEIGHT_BOUND = 2.0
 DEFAULT_ARCH = "one-node"
 DEFAULT_LOSS = "squared"
 DEFAULT_WIDTH = 2  # width of a two-layer network when none is given
+# The largest target and big-M value B·(‖x_i‖₁ + 1) accepted. The solvers work to
+# absolute tolerances near 1e-9 in double precision; beyond this magnitude HiGHS was
+# measured to end in errors, to prove nothing (bound 0) or to reject the model (targets
+# or features scaled by 1e8 to 1e12), while 1e6 still certified every instance tried.
+MAX_MAGNITUDE = 1e6
 
 
 def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +105,36 @@ def _real_array(name: str, value: Any, where: str) -> np.ndarray:
         if isinstance(exc, InvalidInputError):
             raise
         raise InvalidInputError(f"{where}{name} is not numeric ({one_line(exc)})") from None
+
+
+def check_magnitudes(
+    X: np.ndarray, y: np.ndarray, weight_bound: float, *, source: str = ""
+) -> None:
+    """Refuse data too large for the solvers' tolerances (:data:`MAX_MAGNITUDE`).
+
+    Two magnitudes matter: the targets ``|y_i|`` (the losses and the output bias scale
+    with them) and the big-M values ``B·(‖x_i‖₁ + 1)``, the largest pre-activation a
+    network of the box reaches on sample ``i``, which are the MIP's coefficients.
+    """
+    where = f"{source}: " if source else ""
+    advice = (
+        f"exactrelu certifies optima to absolute tolerances near 1e-9, which holds for "
+        f"magnitudes up to {MAX_MAGNITUDE:g}"
+    )
+    row = int(np.argmax(np.abs(y)))
+    if abs(y[row]) > MAX_MAGNITUDE:
+        raise InvalidInputError(
+            f"{where}y reaches {abs(y[row]):.3g} (row {row + 1}): {advice}; rescale y "
+            "(divide it, and the weight bound with it, by a power of ten)"
+        )
+    big_m = weight_bound * (np.abs(X).sum(axis=1) + 1.0)
+    row = int(np.argmax(big_m))
+    if big_m[row] > MAX_MAGNITUDE:
+        raise InvalidInputError(
+            f"{where}the big-M values B·(‖x_i‖₁ + 1) reach {big_m[row]:.3g} (row {row + 1}, "
+            f"B = {weight_bound:g}): {advice}; rescale X (standardise the features) or "
+            "lower the weight bound"
+        )
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
@@ -191,6 +226,7 @@ class Problem:
                     f"hinge loss needs labels exactly -1 or +1; row {i + 1} has y = {y[i]:g}"
                     + (f" in {self.name}" if self.name else "")
                 )
+        check_magnitudes(X, y, bound, source=self.name)
         X.setflags(write=False)
         y.setflags(write=False)
         for key, value in (

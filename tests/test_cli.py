@@ -34,6 +34,7 @@ CERTIFICATE_KEYS = {
     "weights",
     "box_active",
     "method",
+    "reason",
 }
 
 
