@@ -448,3 +448,51 @@ def test_python_m_error(tmp_path):
     assert proc.stdout == ""
     expected = f"exactrelu: error: {tmp_path / 'missing.npz'}: no such file"
     assert proc.stderr.splitlines() == [expected]
+
+
+# ----------------------------------------------------------------------------------------
+# help texts and option lists
+# ----------------------------------------------------------------------------------------
+
+
+def test_plot_help_lists_every_kind_after_kinds(capsys):
+    from exactrelu.cli.plot import KINDS
+
+    code, out, _ = run(["plot", "--help"], capsys)
+    assert code == 0
+    after = " ".join(out.split("Kinds:", 1)[1].split())
+    for kind, text in KINDS.items():
+        assert f"{kind}: {' '.join(text.split())}" in after
+
+
+def test_method_lists_take_commas_in_compare_and_plot_fit(instance, monkeypatch, capsys):
+    path, _, _ = instance
+    code, out, _ = run(["compare", path, "--methods", "gd,approx", "--json"], capsys)
+    assert code == 0
+    assert [row["method"] for row in json.loads(out)] == ["gd", "approx"]
+    from exactrelu.bench import plots
+
+    seen = []
+    monkeypatch.setattr(plots, "plot_fit", lambda inst, out, methods, limit: seen.append(methods))
+    code, _, _ = run(
+        ["plot", "fit", path, "--methods", "gd, approx", "--out", path.parent / "f.png"], capsys
+    )
+    assert code == 0 and seen == [["gd", "approx"]]
+
+
+def test_enumeration_limit_message_says_how_to_raise_it():
+    import re
+
+    from helpers import brute_force_optimum, random_problem
+
+    problem = random_problem(3, 6, 1, loss="squared", arch="two-layer", width=2)
+    with pytest.raises(ValueError, match=r"max_combinations") as info:
+        solve(problem, method="enumerate", max_combinations=5)
+    advice = re.search(
+        r"exactrelu\.solve\(problem, method='enumerate', max_combinations=(\d+)\)", str(info.value)
+    )
+    assert advice is not None, str(info.value)
+    # following the advice works, and gives the optimum
+    cert = solve(problem, method="enumerate", max_combinations=int(advice[1]))
+    assert cert.status == "optimal"
+    assert cert.objective == pytest.approx(brute_force_optimum(problem), rel=1e-6, abs=1e-9)

@@ -3,7 +3,8 @@
 Kinds:
 
 * ``time RESULTS --out F``: seconds against n per method (log-log); hollow markers are
-  runs that did not finish (their time is a lower bound).
+  runs stopped by the time limit or the user (their time is a lower bound), crosses runs
+  that ended without a proof (``not_proven``, ``error``).
 * ``gap RESULTS --out F``: relative excess loss ``(loss - optimum) / optimum`` of the
   heuristics (``gd``, ``approx``) against n, on instances with a certified optimum.
 * ``trace INSTANCE --out F``: the best loss and the proven bound against time during one
@@ -67,6 +68,18 @@ def _rows(results: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def how_it_ended(status: str) -> str:
+    """How ``plot time`` draws a run: ``finished`` (filled: its time is the time to
+    finish), ``stopped`` (hollow: the time limit or the user stopped it, so its time is a
+    lower bound) or ``unproven`` (a cross: it ended on its own, fast or not, without a
+    proof: ``not_proven``, ``error``)."""
+    if status in ("optimal", "feasible"):
+        return "finished"
+    if status in ("time_limit", "interrupted"):
+        return "stopped"
+    return "unproven"
+
+
 def plot_time(results: str | Path, out: str | Path) -> Path:
     """Seconds against n per method, log-log; hollow markers: not finished."""
     out = _check_out(out)
@@ -77,15 +90,20 @@ def plot_time(results: str | Path, out: str | Path) -> Path:
         mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["n"])
         n = np.array([r["n"] for r in mine], float)
         t = np.array([max(r["seconds"], 1e-3) for r in mine])
-        done = np.array([r["status"] in ("optimal", "feasible") for r in mine])
+        ends = np.array([how_it_ended(r["status"]) for r in mine])
+        done = ends == "finished"
         (line,) = ax.plot(n[done], t[done], "o-", label=method, alpha=0.85)
-        ax.plot(n[~done], t[~done], "o", mfc="none", color=line.get_color())
+        color = line.get_color()
+        stopped = ends == "stopped"
+        ax.plot(n[stopped], t[stopped], "o", mfc="none", color=color)
+        unproven = ends == "unproven"
+        ax.plot(n[unproven], t[unproven], "x", color=color)
     ax.set(
         xscale="log",
         yscale="log",
         xlabel="n (samples)",
         ylabel="seconds",
-        title="Time to finish (hollow: hit the time limit)",
+        title="Time to finish (hollow: stopped by the clock or the user; x: no proof)",
     )
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
