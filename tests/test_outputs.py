@@ -68,7 +68,7 @@ COMMANDS = {
     "validate": (
         lambda t: ["validate", _instance(t), _weights(t), "--quiet"],
         ".json",
-        ("exactrelu.validation", "validate"),
+        ("exactrelu.validation", "validate_many"),
     ),
     "export": (
         lambda t: ["export", _instance(t)],
