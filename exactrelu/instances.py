@@ -120,7 +120,7 @@ class Instance:
             if weight_bound is not None
             else self.sidecar("B", DEFAULT_WEIGHT_BOUND),
             bias=self.sidecar("bias", True) if bias is None else bias,
-            name=self.name,
+            name=str(self.path) if self.path is not None else self.name,
         )
 
 
@@ -210,11 +210,13 @@ def read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file (no pickles), or ``InstanceFileError``."""
     path = check_input_file(path)
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):  # e.g. an np.save file renamed
-            raise InstanceFileError(f"{path}: holds a single array, not an .npz archive")
-        with archive:
-            return {key: archive[key] for key in archive.files}
+        # opened here, so that it is closed even when np.load fails half-way
+        with path.open("rb") as handle:
+            archive = np.load(handle, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):  # an np.save file renamed
+                raise InstanceFileError(f"{path}: holds a single array, not an .npz archive")
+            with archive:
+                return {key: archive[key] for key in archive.files}
     except InstanceFileError:
         raise
     # np.load raises EOFError on a truncated file, BadZipFile on a damaged archive and

@@ -47,8 +47,8 @@ def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np
         Where the data came from (a file name), used in error messages.
     """
     where = f"{source}: " if source else ""
-    X = _real_array("X", X, where)
-    y = _real_array("y", y, where)
+    X = real_array("X", X, where)
+    y = real_array("y", y, where)
     if X.ndim != 2:
         raise InvalidInputError(
             f"{where}X must be 2-D (n_samples, n_features), got shape {X.shape}"
@@ -80,7 +80,7 @@ def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np
     return np.ascontiguousarray(X), np.ascontiguousarray(y)
 
 
-def _real_array(name: str, value: Any, where: str) -> np.ndarray:
+def real_array(name: str, value: Any, where: str = "") -> np.ndarray:
     """``value`` as a float64 array; complex values are refused unless they are real.
 
     numpy would drop an imaginary part with only a warning, training on other data than
@@ -104,7 +104,28 @@ def _real_array(name: str, value: Any, where: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InvalidInputError):
             raise
-        raise InvalidInputError(f"{where}{name} is not numeric ({one_line(exc)})") from None
+        raise InvalidInputError(
+            f"{where}{name} is not numeric ({_not_numeric(value, exc)})"
+        ) from None
+
+
+def _not_numeric(value: Any, exc: Exception) -> str:
+    """What makes ``value`` not an array of numbers, for the message (numpy's own message
+    shows numpy reprs and counts from 0)."""
+    if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+        return "rows of unequal length"
+    try:
+        cells = np.asarray(value, dtype=object)
+    except (TypeError, ValueError):
+        return one_line(exc)
+    for index, cell in np.ndenumerate(cells):
+        try:
+            float(cell)
+        except (TypeError, ValueError):
+            axes = ("row", "column", "slice")
+            at = ", ".join(f"{a} {i + 1}" for a, i in zip(axes, index, strict=False))
+            return f"{show(cell)}" + (f" at {at}" if at else "")
+    return one_line(exc)
 
 
 def check_magnitudes(
@@ -190,7 +211,7 @@ class Problem:
     bias : bool, default True
         Whether hidden units have a bias ``b``.
     name : str, default ""
-        A label used in reports.
+        Where the data came from (a file name), used in messages.
     """
 
     X: np.ndarray
@@ -222,9 +243,9 @@ class Problem:
             labels = np.flatnonzero((y != 1.0) & (y != -1.0))
             if labels.size:
                 i = labels[0]
+                where = f"{self.name}: " if self.name else ""
                 raise InvalidInputError(
-                    f"hinge loss needs labels exactly -1 or +1; row {i + 1} has y = {y[i]:g}"
-                    + (f" in {self.name}" if self.name else "")
+                    f"{where}hinge loss needs labels exactly -1 or +1; row {i + 1} has y = {y[i]:g}"
                 )
         check_magnitudes(X, y, bound, source=self.name)
         X.setflags(write=False)

@@ -346,17 +346,17 @@ def _labels(y: np.ndarray, loaded: LoadedNetwork, loss: str) -> np.ndarray:
     return np.where(y == classes[1], 1.0, -1.0)
 
 
-def _class_of_all(networks: list[Network]) -> list[Network]:
+def _class_of_all(networks: list[Network], labels: Sequence[str]) -> list[Network]:
     """The networks in one class: a one-node network joins width-1 two-layer ones."""
     if len({(net.arch, net.width) for net in networks}) == 1:
         return networks
     if all(net.width == 1 for net in networks):
         return [n.as_two_layer() if isinstance(n, OneNodeNetwork) else n for n in networks]
     first = networks[0]
-    for k, net in enumerate(networks[1:], start=2):
+    for label, net in zip(labels[1:], networks[1:], strict=True):
         if (net.arch, net.width) != (first.arch, first.width):
             raise InvalidInputError(
-                f"network {k} is {_shape(net)} but network 1 is {_shape(first)}: the networks "
+                f"{label} is {_shape(net)} but {labels[0]} is {_shape(first)}: the networks "
                 "validated together must be of one class (validate them separately)"
             )
     return networks
@@ -446,7 +446,11 @@ def read_certificate(certificate: Any) -> Certificate:
 
 
 def _check_reuse(
-    certificate: Certificate, problem: Problem, networks: list[Network], where: str
+    certificate: Certificate,
+    problem: Problem,
+    networks: list[Network],
+    labels: Sequence[str],
+    where: str,
 ) -> None:
     """The certificate is of ``problem``'s class, on its data, and its box holds the networks."""
     asked = {"arch": problem.arch, "width": problem.width, "loss": problem.loss}
@@ -463,11 +467,11 @@ def _check_reuse(
             f"{where}: its network loses {recomputed:.10g} on these data, not the "
             f"{certificate.objective:.10g} it records: it was solved on other data"
         )
-    for k, net in enumerate(networks, start=1):
+    for label, net in zip(labels, networks, strict=True):
         if net.max_abs_weight() > certificate.weight_bound * (1 + 1e-12):
             raise InvalidInputError(
                 f"{where} covers the box {certificate.weight_bound:g}, which does not "
-                f"contain network {k} (largest hidden weight {net.max_abs_weight():.4g}); "
+                f"contain {label} (largest hidden weight {net.max_abs_weight():.4g}); "
                 "solve again without --certificate, or with --weight-bound large enough"
             )
 
@@ -625,9 +629,9 @@ def validate_many(
     loss = _choose_loss(loaded, loss)
     # a classifier's classes (maybe strings) become ±1 before the numeric checks
     X, y = validate_arrays(X, _targets(np.asarray(y), loaded, loss), source=name)
-    nets = _class_of_all([_resolve_class(item.network, arch, width) for item in loaded])
-    for k, net in enumerate(nets, start=1):
-        which = "the network" if len(nets) == 1 else f"network {k}"
+    nets = _class_of_all([_resolve_class(item.network, arch, width) for item in loaded], labels)
+    for label, net in zip(labels, nets, strict=True):
+        which = "the network" if label == "network 1" and len(nets) == 1 else label
         if net.d != X.shape[1]:
             raise InvalidInputError(
                 f"{which} has {net.d} inputs but the data have {X.shape[1]} features"
@@ -666,7 +670,7 @@ def validate_many(
             options["gap"] = gap
         cert = solve(problem, method="mip", warm_start=nets[best_given], **options)
     else:
-        _check_reuse(reused, problem, nets, where)
+        _check_reuse(reused, problem, nets, labels, where)
         cert = reused
     best, optimum = cert.network, cert.objective
     if losses[best_given] < optimum:  # a reused certificate that one of the networks beats

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         seed=args.seed,
         progress=None if args.quiet else common.DEFAULT_PROGRESS,
-        name=instance.name,
+        name=str(instance.path),
         labels=labels_of(paths),
         certificate=args.certificate,
     )

@@ -35,8 +35,14 @@ from exactrelu.errors import (
     show,
 )
 from exactrelu.instances import check_input_file, read_json_object, read_npz_arrays
-from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, network_from_dict
-from exactrelu.problem import LOSSES
+from exactrelu.network.networks import (
+    Network,
+    OneNodeNetwork,
+    TwoLayerNetwork,
+    network_from_dict,
+    weights_array,
+)
+from exactrelu.problem import ARCHS, LOSSES
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 TORCH_SUFFIXES = (".pt", ".pth")
@@ -96,10 +102,8 @@ def normalise(
     -------
     LoadedNetwork
     """
-    W = np.atleast_2d(np.asarray(W, dtype=np.float64))
-    b = np.asarray(b, dtype=np.float64).reshape(-1)
-    v = np.asarray(v, dtype=np.float64).reshape(-1)
-    c = float(c)
+    W, b = weights_array("W", W, 2), weights_array("b", b, 1)
+    v, c = weights_array("v", v, 1), float(weights_array("c", c, 0))
     raw = {"W": W, "b": b, "v": v, "c": c}
     notes: list[str] = []
     if np.any(np.abs(v) != 1.0):
@@ -272,6 +276,10 @@ def _weights_from_dict(data: dict[str, Any], where: str) -> LoadedNetwork:
         arch = data.get("arch")
         if arch is None:
             arch = "two-layer" if "W" in data["weights"] else "one-node"
+        if arch not in ARCHS:
+            raise InvalidInputError(
+                f"{where}: arch must be one of {', '.join(ARCHS)}; got {show(arch)}"
+            )
         weights = data["weights"]
     else:
         weights = data
@@ -292,7 +300,7 @@ def _weights_from_dict(data: dict[str, Any], where: str) -> LoadedNetwork:
         weights["W"],
         weights["b"],
         weights["v"],
-        float(weights.get("c", 0.0)),
+        weights.get("c", 0.0),
         source="exactrelu",
         one_node_ok=False,
     )
@@ -346,6 +354,17 @@ def load_weights(path: str | Path, *, trust_pickle: bool = False) -> LoadedNetwo
         A ``.pt`` file without PyTorch installed.
     """
     path = check_input_file(path)
+    try:
+        return _load_weights(path, trust_pickle)
+    except InstanceFileError:
+        raise
+    except InvalidInputError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise InvalidInputError(f"{path}: {exc}") from None  # name the file
+
+
+def _load_weights(path: Path, trust_pickle: bool) -> LoadedNetwork:
     suffix = path.suffix.lower()
     if suffix == ".json":
         return _from_dict(read_json_object(path), str(path))
