@@ -209,3 +209,15 @@ def test_large_but_accepted_magnitudes_are_certified():
     check_loss(cert, problem)
     assert cert.status == "optimal"
     assert_matches(cert.objective, brute_force(X, y, B=2e5))
+
+
+def test_compare_notes_why_an_exact_method_stopped_short():
+    from exactrelu.compare import compare, format_table
+    from exactrelu.options import SolveOptions
+
+    problem = random_problem(5, 40, 3, loss="squared", arch="two-layer", width=3)
+    rows = compare(problem, SolveOptions(time_limit=2.0, threads=1), ["mip", "gd"])
+    mip, gd = rows
+    assert mip["status"] == "time_limit" and "the time limit ran out" in mip["note"]
+    assert gd["status"] == "feasible" and gd["note"] == ""
+    assert f"mip: {mip['note']}" in format_table(rows)
