@@ -652,7 +652,13 @@ def validate_many(
             else "the certificate"
         )
         reused = read_certificate(certificate)
-        box = max(box, reused.weight_bound)  # its class holds every network (checked below)
+        if weight_bound is not None and weight_bound > reused.weight_bound:
+            raise InvalidInputError(
+                f"{where} covers the box {reused.weight_bound:g}, smaller than the requested "
+                f"weight bound {weight_bound:g}; solve again without --certificate"
+            )
+        # its proof is over its own box, which must hold every network (checked below)
+        box = reused.weight_bound
     first = nets[0]
     problem = Problem(
         X, y, arch=first.arch, width=first.width, loss=loss, weight_bound=box, bias=bias, name=name

@@ -217,3 +217,14 @@ def test_the_measured_use_ten_sklearn_seeds_one_solve(tmp_path, count_solves):
     assert batch.certificate.status == "optimal"
     best = brute_force(X, y, arch="two-layer", width=2, B=batch.reports[0].weight_bound)
     assert batch.reports[0].optimum == pytest.approx(best.loss, rel=1e-6, abs=1e-9)
+
+
+def test_a_reused_certificate_keeps_its_own_box():
+    X, y = data(seed=13)
+    nets = networks(2, seed=14)
+    first = validate_many(X, y, nets)
+    box = first.certificate.weight_bound
+    with pytest.raises(InvalidInputError, match=rf"covers the box {box:g}, smaller than"):
+        validate_many(X, y, nets, weight_bound=box * 2, certificate=first.certificate)
+    again = validate_many(X, y, nets, weight_bound=box / 2, certificate=first.certificate)
+    assert all(report.weight_bound == box for report in again.reports)

@@ -378,4 +378,4 @@ class SignCase:
         f = self.formulation
         if f.problem.arch == "one-node":
             return "the one-node model"
-        return f"sign case {f.positive_units} (+1 output weights)"
+        return f"the sign case with {f.positive_units} output weights +1"

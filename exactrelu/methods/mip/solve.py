@@ -104,12 +104,15 @@ def _build_cases(
     total = problem.width + 1 if problem.arch == "two-layer" else 1
     for key in range(total):
         search.lower_bounds[key] = 0.0
-    segments = (
+    radius = None  # of the residual segments, when they are added
+    if (
         squared
         and problem.arch == "two-layer"
         and problem.d >= settings.residual_segment_min_features
         and search.best_loss > 0
-    )
+    ):
+        # (1 + 1e-9): the incumbent's own residuals, |r_i| <= √loss, stay inside
+        radius = math.sqrt(search.best_loss) * (1 + 1e-9) + 1e-12
     points = initial_tangent_points(problem) if squared else []
     cases: list[SignCase] = []
     stop = search.stop_reason()
@@ -120,9 +123,7 @@ def _build_cases(
     while stop is None and len(cases) < total:
         search.progress(lambda: _building_note(problem, len(cases), total))
         formulation = next(formulations)
-        if segments:
-            # (1 + 1e-9): the incumbent's own residuals, |r_i| <= √loss, stay inside
-            radius = math.sqrt(search.best_loss) * (1 + 1e-9) + 1e-12
+        if radius is not None:
             formulation.add_residual_segments(radius, settings.residual_segment_steps)
         case = SignCase(len(cases), formulation, search)
         cases.append(case)
