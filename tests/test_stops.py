@@ -135,7 +135,7 @@ def test_time_limit_holds_while_the_milps_are_built(monkeypatch, capsys):
     cert = solve(problem, time_limit=limit, threads=1, progress=0.5)
     elapsed = time.perf_counter() - start
     # without the checks, 21 cases at 0.4 s each take more than 8 s
-    assert elapsed < limit + 2.0
+    assert elapsed < limit + 3.0
     assert len(built) < 21
     check_loss(cert, problem)
     assert cert.status == "time_limit" and cert.bound == 0.0
