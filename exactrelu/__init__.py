@@ -12,11 +12,12 @@ from exactrelu.instances import Instance, load_instance, save_instance
 from exactrelu.network.networks import OneNodeNetwork, TwoLayerNetwork
 from exactrelu.problem import Problem
 from exactrelu.solve import available_methods, solve
-from exactrelu.validation import ValidationReport, validate
+from exactrelu.validation import BatchValidation, ValidationReport, validate, validate_many
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchValidation",
     "Certificate",
     "ExactReLUError",
     "Instance",
@@ -33,4 +34,5 @@ __all__ = [
     "save_instance",
     "solve",
     "validate",
+    "validate_many",
 ]

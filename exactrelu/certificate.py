@@ -13,7 +13,9 @@ only place a status is decided:
 
 Statuses (:class:`Status`): ``optimal``, ``time_limit``, ``interrupted`` (Ctrl-C,
 SIGTERM), ``not_proven``, ``feasible`` (a network without a proof: gradient descent,
-heuristics), ``error``. A method says why it stopped with a :class:`Stop`.
+heuristics), ``error``. A method says why it stopped with a :class:`Stop`. Every status
+but ``optimal`` comes with a ``reason``: what stopped the method and what to try (a
+method may give its own, :func:`default_reason` otherwise).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Certificate:
     details: dict[str, Any] = field(default_factory=dict)
     box: dict[str, Any] = field(default_factory=dict)
     is_global: bool = False
+    reason: str | None = None  # why the status is not optimal, and what to try
 
     @property
     def network(self) -> Network:
@@ -150,6 +153,8 @@ class Certificate:
         if len(tried) > 1:
             sizes = ", ".join(f"{t['weight_bound']:g}" for t in tried)
             lines.append(f"note       the box grew while the optimum touched it: {sizes}")
+        if self.reason:
+            lines.insert(2, f"reason     {self.reason}")
         return "\n".join(lines)
 
 
@@ -221,6 +226,7 @@ def make_certificate(
     details: dict[str, Any] | None = None,
     box: BoxReport | None = None,
     proven_without_box: bool = False,
+    reason: str | None = None,
 ) -> Certificate:
     """Build a certificate for ``network`` on ``problem``, deciding the status honestly.
 
@@ -235,6 +241,9 @@ def make_certificate(
     proven_without_box : bool, default False
         The method's proof of ``bound`` never used the box: an optimal certificate is then
         optimal over all weights (``is_global``).
+    reason : str, optional
+        The method's own account of a stop that is not an optimum (kept only when the
+        status is not ``optimal``); default: :func:`default_reason`.
     """
     objective = network.loss(problem.X, problem.y, problem.loss)
     if bound is not None:
@@ -251,6 +260,15 @@ def make_certificate(
         status = Status(stop.value)
     if box is None:
         box = BoxReport(problem.weight_bound, network.on_box(problem.weight_bound))
+    if status is Status.OPTIMAL:
+        reason = None
+    elif status is Status.NOT_PROVEN:
+        # decided here, after the method believed it had finished: only this function
+        # can say why (the method's own account, if any, follows)
+        general = default_reason(status, objective, bound, method, rel_gap, abs_gap)
+        reason = general if reason is None else f"{general} ({reason})"
+    elif reason is None:
+        reason = default_reason(status, objective, bound, method, rel_gap, abs_gap)
     weights = network.to_dict()
     return Certificate(
         status=status,
@@ -271,4 +289,47 @@ def make_certificate(
         details=dict(details or {}),
         box=box.as_dict(),
         is_global=status is Status.OPTIMAL and proven_without_box,
+        reason=reason,
+    )
+
+
+def default_reason(
+    status: Status,
+    objective: float,
+    bound: float | None,
+    method: str,
+    rel_gap: float = DEFAULT_REL_GAP,
+    abs_gap: float = DEFAULT_ABS_GAP,
+) -> str | None:
+    """Why a certificate has ``status``, and what to try (None for ``optimal``)."""
+    proven = "no bound was proven" if bound is None else f"the bound proven so far is {bound:.6g}"
+    if status is Status.OPTIMAL:
+        return None
+    if status is Status.TIME_LIMIT:
+        return (
+            f"the time limit ran out before the proof was complete ({proven}); "
+            "raise --time-limit (API time_limit) to go on"
+        )
+    if status is Status.INTERRUPTED:
+        return (
+            f"stopped by Ctrl-C or SIGTERM before the proof was complete ({proven}); "
+            "run it again and let it finish"
+        )
+    if status is Status.FEASIBLE:
+        return (
+            f"method {method} is a heuristic: its network comes without a proof of "
+            "optimality; use an exact method (mip, enumerate, bnb) for a certificate"
+        )
+    if status is Status.NOT_PROVEN:
+        excess = "nothing" if bound is None else f"{objective - bound:.3g}"
+        return (
+            f"the method finished, but the loss recomputed in float64 is {excess} above the "
+            f"proven bound, more than the tolerance max({rel_gap:g}·|loss|, {abs_gap:g}): "
+            "the solver's tolerances did not resolve this instance; rescale the data "
+            "(features and targets of magnitude about 1) or loosen --gap"
+        )
+    return (
+        f"the solver failed before the proof was complete ({proven}); the network is the "
+        "best one found; rescale the data (features and targets of magnitude about 1) or "
+        "try another --method (enumerate, bnb)"
     )

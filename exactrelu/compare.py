@@ -50,7 +50,8 @@ def compare(
     -------
     list of dict
         One row per method with the keys of :data:`COLUMNS` (``bound`` and
-        ``gap_to_best_bound`` may be None) plus ``note`` (why a method was skipped).
+        ``gap_to_best_bound`` may be None) plus ``note`` (why a method was skipped, or
+        why an exact method stopped short).
     """
     methods = list(DEFAULT_METHODS if methods is None else methods)
     method_options = method_options or {}
@@ -79,6 +80,10 @@ def compare(
                 seconds=cert.seconds,
                 dead_units=len(cert.network.dead_units(problem.X)),
             )
+            if cert.status not in ("optimal", "feasible"):
+                # an exact method that stopped short says why (heuristics are known to
+                # prove nothing: the table would repeat it for every one)
+                row["note"] = cert.reason or ""
         rows.append(row)
     bounds = [r["bound"] for r in rows if r["bound"] is not None]
     best_bound = max(bounds) if bounds else None

@@ -9,7 +9,11 @@ problem and, where there is one, the fix.
 from __future__ import annotations
 
 import importlib
+import re
 from types import ModuleType
+from typing import Any
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 class ExactReLUError(Exception):
@@ -48,3 +52,29 @@ def import_optional(
         return importlib.import_module(module)
     except ImportError:
         raise MissingDependencyError(package or module, extra, feature) from None
+
+
+def one_line(exc: BaseException | str, limit: int = 200) -> str:
+    """A message on one line, without terminal escape codes, at most ``limit`` characters.
+
+    For quoting another library's exception inside exactrelu's own message: some print
+    pages of advice in colour.
+    """
+    text = " ".join(ANSI_ESCAPE.sub("", str(exc)).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def show(value: Any) -> str:
+    """``repr`` of a value for a message, numpy scalars shown as plain Python numbers.
+
+    ``repr(np.float64(1.0))`` is ``np.float64(1.0)`` since numpy 2: users should read
+    ``1.0``. Arrays and lists are shown element by element the same way.
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", None) == 0:
+        value = item()
+    elif hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return repr(value)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InvalidInputError
+from exactrelu.errors import InvalidInputError, show
 from exactrelu.files import check_output_path, write_text_atomically
 from exactrelu.instances import save_instance
 from exactrelu.problem import LOSSES, check_choice, check_positive
@@ -52,7 +52,7 @@ def generate(
     n = check_positive("n", n, integer=True)
     d = check_positive("d", d, integer=True)
     if not np.isfinite(noise) or noise < 0:
-        raise InvalidInputError(f"noise must be a finite number >= 0, got {noise!r}")
+        raise InvalidInputError(f"noise must be a finite number >= 0, got {show(noise)}")
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1.0, 1.0, size=(n, d))
     meta: dict[str, Any] = {"family": family, "n": n, "d": d, "noise": noise, "seed": seed}

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from exactrelu.certificate import DEFAULT_ABS_GAP, DEFAULT_REL_GAP
-from exactrelu.errors import InvalidInputError
+from exactrelu.errors import InvalidInputError, show
 from exactrelu.network.networks import Network
 from exactrelu.problem import check_positive
 
@@ -58,7 +58,7 @@ class SolveOptions:
                 ok = False
             if not ok:
                 raise InvalidInputError(
-                    f"{name.replace('_', ' ')} must be a finite number >= 0, got {value!r}"
+                    f"{name.replace('_', ' ')} must be a finite number >= 0, got {show(value)}"
                 )
             object.__setattr__(self, name, float(value))
         if self.threads is not None:
@@ -68,7 +68,7 @@ class SolveOptions:
         if self.progress is not None:
             object.__setattr__(self, "progress", check_positive("progress", self.progress))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InvalidInputError(f"seed must be an integer >= 0, got {self.seed!r}")
+            raise InvalidInputError(f"seed must be an integer >= 0, got {show(self.seed)}")
 
 
 class Deadline:

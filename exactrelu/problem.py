@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InvalidInputError
+from exactrelu.errors import InvalidInputError, one_line, show
 
 ARCHS = ("one-node", "two-layer")
 LOSSES = ("squared", "absolute", "hinge")
@@ -30,6 +30,11 @@ DEFAULT_WEIGHT_BOUND = AUTO
 DEFAULT_ARCH = "one-node"
 DEFAULT_LOSS = "squared"
 DEFAULT_WIDTH = 2  # width of a two-layer network when none is given
+# The largest target and big-M value B·(‖x_i‖₁ + 1) accepted. The solvers work to
+# absolute tolerances near 1e-9 in double precision; beyond this magnitude HiGHS was
+# measured to end in errors, to prove nothing (bound 0) or to reject the model (targets
+# or features scaled by 1e8 to 1e12), while 1e6 still certified every instance tried.
+MAX_MAGNITUDE = 1e6
 
 
 def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -43,14 +48,8 @@ def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np
         Where the data came from (a file name), used in error messages.
     """
     where = f"{source}: " if source else ""
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{where}X is not numeric ({exc})") from None
-    try:
-        y = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{where}y is not numeric ({exc})") from None
+    X = real_array("X", X, where)
+    y = real_array("y", y, where)
     if X.ndim != 2:
         raise InvalidInputError(
             f"{where}X must be 2-D (n_samples, n_features), got shape {X.shape}"
@@ -66,48 +65,128 @@ def validate_arrays(X: Any, y: Any, *, source: str = "") -> tuple[np.ndarray, np
         raise InvalidInputError(f"{where}no features: X has 0 columns")
     if y.shape[0] != n:
         raise InvalidInputError(f"{where}y has {y.shape[0]} entries but X has {n} rows")
+    # rows and columns are counted from 1 in every message (row 1 is the first sample)
     bad = np.argwhere(~np.isfinite(X))
     if bad.size:
         row, col = bad[0]
         raise InvalidInputError(
-            f"{where}X has a non-finite value ({X[row, col]}) at row {row}, column {col}"
+            f"{where}X has a non-finite value ({show(X[row, col])}) at row {row + 1}, "
+            f"column {col + 1}"
         )
     bad_y = np.flatnonzero(~np.isfinite(y))
     if bad_y.size:
         raise InvalidInputError(
-            f"{where}y has a non-finite value ({y[bad_y[0]]}) at row {bad_y[0]}"
+            f"{where}y has a non-finite value ({show(y[bad_y[0]])}) at row {bad_y[0] + 1}"
         )
     return np.ascontiguousarray(X), np.ascontiguousarray(y)
+
+
+def real_array(name: str, value: Any, where: str = "") -> np.ndarray:
+    """``value`` as a float64 array; complex values are refused unless they are real.
+
+    numpy would drop an imaginary part with only a warning, training on other data than
+    the user's.
+    """
+    try:
+        array = np.asarray(value)
+        if np.iscomplexobj(array):
+            imaginary = np.argwhere(array.imag != 0)
+            if imaginary.size:
+                index = [int(i) + 1 for i in imaginary[0]]
+                axes = ("row", "column", "slice")
+                place = ", ".join(f"{a} {i}" for a, i in zip(axes, index, strict=False))
+                first = show(array[tuple(imaginary[0])])
+                raise InvalidInputError(
+                    f"{where}{name} has complex values (at {place}: {first}); "
+                    "exactrelu trains on real numbers"
+                )
+            array = array.real
+        return np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidInputError):
+            raise
+        raise InvalidInputError(
+            f"{where}{name} is not numeric ({_not_numeric(value, exc)})"
+        ) from None
+
+
+def _not_numeric(value: Any, exc: Exception) -> str:
+    """What makes ``value`` not an array of numbers, for the message (numpy's own message
+    shows numpy reprs and counts from 0)."""
+    if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+        return "rows of unequal length"
+    try:
+        cells = np.asarray(value, dtype=object)
+    except (TypeError, ValueError):
+        return one_line(exc)
+    for index, cell in np.ndenumerate(cells):
+        try:
+            float(cell)
+        except (TypeError, ValueError):
+            axes = ("row", "column", "slice")
+            at = ", ".join(f"{a} {i + 1}" for a, i in zip(axes, index, strict=False))
+            return f"{show(cell)}" + (f" at {at}" if at else "")
+    return one_line(exc)
+
+
+def check_magnitudes(
+    X: np.ndarray, y: np.ndarray, weight_bound: float, *, source: str = ""
+) -> None:
+    """Refuse data too large for the solvers' tolerances (:data:`MAX_MAGNITUDE`).
+
+    Two magnitudes matter: the targets ``|y_i|`` (the losses and the output bias scale
+    with them) and the big-M values ``B·(‖x_i‖₁ + 1)``, the largest pre-activation a
+    network of the box reaches on sample ``i``, which are the MIP's coefficients.
+    """
+    where = f"{source}: " if source else ""
+    advice = (
+        f"exactrelu certifies optima to absolute tolerances near 1e-9, which holds for "
+        f"magnitudes up to {MAX_MAGNITUDE:g}"
+    )
+    row = int(np.argmax(np.abs(y)))
+    if abs(y[row]) > MAX_MAGNITUDE:
+        raise InvalidInputError(
+            f"{where}y reaches {abs(y[row]):.3g} (row {row + 1}): {advice}; rescale y "
+            "(divide it, and the weight bound with it, by a power of ten)"
+        )
+    big_m = weight_bound * (np.abs(X).sum(axis=1) + 1.0)
+    row = int(np.argmax(big_m))
+    if big_m[row] > MAX_MAGNITUDE:
+        raise InvalidInputError(
+            f"{where}the big-M values B·(‖x_i‖₁ + 1) reach {big_m[row]:.3g} (row {row + 1}, "
+            f"B = {weight_bound:g}): {advice}; rescale X (standardise the features) or "
+            "lower the weight bound"
+        )
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ``InvalidInputError``."""
     if value not in choices:
-        raise InvalidInputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise InvalidInputError(f"{name} must be one of {', '.join(choices)}; got {show(value)}")
     return value
 
 
 def check_int(name: str, value: Any, *, minimum: int) -> int:
     """Return ``value`` as an int if it is an integer ``>= minimum`` (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {show(value)}")
     return int(value)
 
 
 def check_positive(name: str, value: Any, *, integer: bool = False) -> Any:
     """Return ``value`` if it is a positive finite number (an int when ``integer``)."""
     if isinstance(value, bool):
-        raise InvalidInputError(f"{name} must be a positive number, got {value!r}")
+        raise InvalidInputError(f"{name} must be a positive number, got {show(value)}")
     if integer:
         if not isinstance(value, (int, np.integer)) or value < 1:
-            raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}")
+            raise InvalidInputError(f"{name} must be an integer >= 1, got {show(value)}")
         return int(value)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} must be a positive number, got {value!r}") from None
+        raise InvalidInputError(f"{name} must be a positive number, got {show(value)}") from None
     if not math.isfinite(number) or number <= 0:
-        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
+        raise InvalidInputError(f"{name} must be a positive finite number, got {show(value)}")
     return number
 
 
@@ -151,7 +230,7 @@ class Problem:
     bias : bool, default True
         Whether hidden units have a bias ``b``.
     name : str, default ""
-        A label used in reports.
+        Where the data came from (a file name), used in messages.
     """
 
     X: np.ndarray
@@ -171,7 +250,7 @@ class Problem:
             if self.width not in (None, 1):
                 raise InvalidInputError(
                     f"width applies to two-layer networks only; a one-node network has width 1, "
-                    f"got width={self.width!r}"
+                    f"got width={show(self.width)}"
                 )
             width = 1
         else:
@@ -183,10 +262,12 @@ class Problem:
             labels = np.flatnonzero((y != 1.0) & (y != -1.0))
             if labels.size:
                 i = labels[0]
+                where = f"{self.name}: " if self.name else ""
                 raise InvalidInputError(
-                    f"hinge loss needs labels exactly -1 or +1; y[{i}] = {y[i]:g}"
-                    + (f" in {self.name}" if self.name else "")
+                    f"{where}hinge loss needs labels exactly -1 or +1; row {i + 1} has y = {y[i]:g}"
                 )
+        if bound != AUTO:  # the automatic box solves standardised data, whatever its units
+            check_magnitudes(X, y, bound, source=self.name)
         X.setflags(write=False)
         y.setflags(write=False)
         for key, value in (

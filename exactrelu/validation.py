@@ -29,14 +29,21 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InvalidInputError
+from exactrelu.certificate import DEFAULT_ABS_GAP, Certificate
+from exactrelu.errors import InvalidInputError, one_line, show
+from exactrelu.methods import METHODS
+from exactrelu.methods.auto_box import FIRST_BOX, Standardisation, solve_auto
 from exactrelu.network.importers import LoadedNetwork, as_network
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
+from exactrelu.options import SolveOptions
 from exactrelu.problem import (
     ARCHS,
     AUTO,
@@ -46,11 +53,16 @@ from exactrelu.problem import (
     check_positive,
     validate_arrays,
 )
+from exactrelu.table import text_table
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds; validation is a diagnostic, so it is bounded by default
 FIXED_BOX = 2.0  # the box of containing_weight_bound when none is asked for
 BOX_MARGIN = 1e-3  # a grown box leaves the network this far (relative) inside the boundary
 MAX_PERMUTATION_WIDTH = 7  # exact unit matching up to 7! = 5040 permutations, greedy beyond
+# A loss at most this is 0 to the certificate's absolute tolerance: relative gaps to it
+# are undefined (a 1e-32 optimum would make any network "1e33 % above" it), so the
+# reports give absolute ones.
+ZERO_LOSS = DEFAULT_ABS_GAP
 
 
 def containing_weight_bound(
@@ -89,10 +101,11 @@ def containing_weight_bound(
 
 
 def _relative(excess: float, reference: float) -> float | None:
-    """``excess / reference``; 0 when both are 0, None when only the reference is."""
-    if reference > 0.0:
+    """``excess / reference``, or for a reference that is 0 up to :data:`ZERO_LOSS`: 0 when
+    the excess is that small too, else None (a ratio to 0 means nothing)."""
+    if reference > ZERO_LOSS:
         return max(0.0, excess) / reference
-    return 0.0 if excess <= 0.0 else None
+    return 0.0 if excess <= ZERO_LOSS else None
 
 
 def match_units(given: np.ndarray, other: np.ndarray) -> list[tuple[int, int]]:
@@ -168,8 +181,8 @@ class ValidationReport:
     excess_upper, excess_lower : float or None
         The same as absolute differences.
     weight_bound : float
-        The box the class was taken in.
-    weight_bound_requested : float or None
+        The box the class was taken in (in ``box_units``).
+    weight_bound_requested : float, "auto" or None
     box_grown : bool
         The requested box did not contain the network and was grown.
     dead_units : dict
@@ -203,6 +216,9 @@ class ValidationReport:
     network: dict[str, Any] = field(default_factory=dict)
     optimum_weights: dict[str, Any] = field(default_factory=dict)
     certificate: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # which network: its file name, or "network k"
+    box_units: str = "data"  # "standardised" under the automatic box
+    box_story: str = ""  # how the automatic box was chosen (first box, growth)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,15 +227,15 @@ class ValidationReport:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def summary(self) -> str:
-        """A short human-readable report (the CLI's default output)."""
+        """A short human-readable report (the CLI's default output).
+
+        Hidden units are counted from 1 here (the JSON's lists are 0-based positions in
+        the weight arrays).
+        """
         certified = self.status == "optimal"
-
-        def pct(value: float | None) -> str:
-            return "undefined" if value is None else f"{100 * value:.4g} %"
-
         shape = self.arch + (f", width {self.width}" if self.arch == "two-layer" else "")
         lines = [
-            f"class          {shape}, {self.loss} loss, weight bound {self.weight_bound:g}"
+            f"class          {shape}, {self.loss} loss, weight bound {_box_text(self)}"
             f" (n = {self.n}, d = {self.d})",
             f"network loss   {self.network_loss:.10g}",
             ("optimum        " if certified else "best loss      ")
@@ -228,42 +244,64 @@ class ValidationReport:
             "bound          "
             + ("none" if self.bound is None else f"{self.bound:.10g}")
             + f"   (status {self.status})",
+            f"gap            the network is {self.gap_text()}",
+            f"dead units     network {_units(self.dead_units['network'])}, "
+            f"optimum {_units(self.dead_units['optimum'])}",
         ]
-        if (
-            certified
-            and self.gap_lower is not None
-            and self.gap_upper is not None
-            and (self.gap_upper - self.gap_lower <= 1e-6 * max(1.0, self.gap_upper))
-        ):
-            lines.append(f"gap            the network is {pct(self.gap_lower)} above the optimum")
-        else:
-            lines.append(
-                f"gap            the network is at most {pct(self.gap_upper)} and at "
-                f"least {pct(self.gap_lower)} above the optimum"
-            )
-        lines.append(
-            f"dead units     network {self.dead_units['network'] or 'none'}, "
-            f"optimum {self.dead_units['optimum'] or 'none'}"
-        )
         diff = self.pattern_difference
+        matching = ", ".join(f"{j + 1}→{k + 1}" for j, k in diff["unit_matching"])
         lines.append(
             f"patterns       differ on {diff['samples_with_any_difference']} of {self.n} samples"
-            f" (per matched unit: {diff['differing_samples_per_unit']}, matching "
-            f"network→optimum {[tuple(p) for p in diff['unit_matching']]})"
+            f" (per matched unit: {diff['differing_samples_per_unit']}, units matched "
+            f"network→optimum {matching})"
         )
-        if self.box_grown:
-            lines.append(
-                f"note           the requested box {self.weight_bound_requested:g} does not "
-                f"contain the network; grown to {self.weight_bound:g}"
-            )
-        if self.optimum_on_box:
-            lines.append(
-                "note           the best network sits on the box: a larger box may "
-                "give a lower loss (raise --weight-bound)"
-            )
+        lines += _box_notes(self, "the network")
+        reason = self.certificate.get("reason")
+        if reason:
+            lines.append(f"note           {reason}")
         for note in self.notes:
             lines.append(f"note           {note}")
         return "\n".join(lines)
+
+    def gap_text(self) -> str:
+        """How far above the optimum the network is, in words (the summary's gap line).
+
+        Relative to the optimum when it is clearly above 0; absolute when it is 0 up to
+        :data:`ZERO_LOSS` (a relative gap would be undefined or absurd).
+        """
+        certified = self.status == "optimal"
+        if self.optimum <= ZERO_LOSS:
+            if certified and self.excess_upper is not None:
+                return (
+                    f"{self.excess_upper:.4g} above the optimum in loss (absolute: the "
+                    f"optimum is 0 up to {ZERO_LOSS:g}, so a relative gap is undefined)"
+                )
+            upper = "?" if self.excess_upper is None else f"{self.excess_upper:.4g}"
+            return (
+                f"at most {upper} and at least {self.excess_lower:.4g} above the optimum "
+                f"in loss (absolute: the best loss found is 0 up to {ZERO_LOSS:g})"
+            )
+
+        def pct(value: float) -> str:
+            return f"{100 * value:.4g} %"
+
+        lower, upper = self.gap_lower, self.gap_upper
+        if lower is None:  # unreachable: the optimum is above ZERO_LOSS here
+            lower = 0.0
+        if certified and upper is not None and upper - lower <= 1e-6 * max(1.0, upper):
+            return f"{pct(lower)} above the optimum"
+        if upper is None:
+            return (
+                f"at least {pct(lower)} above the optimum (no upper limit: the proven bound is 0)"
+            )
+        return f"at most {pct(upper)} and at least {pct(lower)} above the optimum"
+
+
+def _units(units: list[int]) -> str:
+    """Hidden units for the text output, counted from 1."""
+    if not units:
+        return "none"
+    return ("unit " if len(units) == 1 else "units ") + ", ".join(str(j + 1) for j in units)
 
 
 def _resolve_class(network: Network, arch: str | None, width: int | None) -> Network:
@@ -301,9 +339,455 @@ def _labels(y: np.ndarray, loaded: LoadedNetwork, loss: str) -> np.ndarray:
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
         raise InvalidInputError(
-            f"y[{i}] = {y[i]!r} is not a class of the classifier ({list(classes)})"
+            f"row {i + 1} has y = {show(y[i])}, not a class of the classifier ({show(classes)})"
         )
     return np.where(y == classes[1], 1.0, -1.0)
+
+
+def _class_of_all(networks: list[Network], labels: Sequence[str]) -> list[Network]:
+    """The networks in one class: a one-node network joins width-1 two-layer ones."""
+    if len({(net.arch, net.width) for net in networks}) == 1:
+        return networks
+    if all(net.width == 1 for net in networks):
+        return [n.as_two_layer() if isinstance(n, OneNodeNetwork) else n for n in networks]
+    first = networks[0]
+    for label, net in zip(labels[1:], networks[1:], strict=True):
+        if (net.arch, net.width) != (first.arch, first.width):
+            raise InvalidInputError(
+                f"{label} is {_shape(net)} but {labels[0]} is {_shape(first)}: the networks "
+                "validated together must be of one class (validate them separately)"
+            )
+    return networks
+
+
+def _shape(net: Network) -> str:
+    return net.arch + (f" of width {net.width}" if net.arch == "two-layer" else "")
+
+
+def _choose_loss(loaded: list[LoadedNetwork], loss: str | None) -> str:
+    """The loss to score the networks with: ``loss``, else the one their certificates were
+    solved for, else hinge for classifiers, else squared."""
+    if loss is not None:
+        if loss not in LOSSES:
+            raise InvalidInputError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+        return loss
+    trained = {item.loss for item in loaded if item.loss is not None}
+    if len(trained) > 1:
+        raise InvalidInputError(
+            f"the certificates were solved for different losses ({', '.join(sorted(trained))}); "
+            "choose one with --loss"
+        )
+    if trained:
+        return trained.pop()
+    return "hinge" if any(item.classes is not None for item in loaded) else "squared"
+
+
+def _loss_notes(item: LoadedNetwork, loss: str, explicit: bool) -> list[str]:
+    """What the report says about the loss a network is scored with."""
+    if item.loss is None:
+        return []
+    if item.loss != loss:
+        return [
+            f"the certificate was solved for {item.loss} loss; this report scores it with "
+            f"{loss} loss" + (" (--loss)" if explicit else "")
+        ]
+    return [f"scored with {loss} loss, the loss its certificate was solved for"]
+
+
+def _targets(y: np.ndarray, loaded: list[LoadedNetwork], loss: str) -> np.ndarray:
+    """The targets for ``loss``: classifiers' classes become ±1 (all must agree)."""
+    classifiers = [item for item in loaded if item.classes is not None]
+    for k, item in enumerate(classifiers[1:], start=2):
+        if not np.array_equal(item.classes, classifiers[0].classes):
+            raise InvalidInputError(
+                f"classifier {k} has classes {show(item.classes)} but classifier 1 has "
+                f"{show(classifiers[0].classes)}"
+            )
+    return _labels(y, classifiers[0], loss) if classifiers else y
+
+
+def read_certificate(certificate: Any) -> Certificate:
+    """A certificate to reuse: a :class:`~exactrelu.Certificate`, its dict, or a JSON file
+    (``exactrelu solve --out``, or a ``validate`` report holding one under ``certificate``;
+    a JSON-lines file of reports: its first line)."""
+    from exactrelu.instances import check_input_file, read_json_object
+
+    if isinstance(certificate, Certificate):
+        return certificate
+    where = "the certificate"
+    if isinstance(certificate, (str, Path)):
+        path = check_input_file(certificate)
+        where = str(path)
+        try:
+            data = read_json_object(path)
+        except InvalidInputError:
+            first = path.read_text(errors="replace").strip().splitlines()[:1]
+            try:
+                data = json.loads(first[0]) if first else None
+            except json.JSONDecodeError:
+                data = None
+            if not isinstance(data, dict):
+                raise
+    else:
+        data = certificate
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{where}: expected a certificate, got {type(data).__name__}")
+    if isinstance(data.get("certificate"), dict):  # a validate report
+        data = data["certificate"]
+    try:
+        return Certificate.from_dict(data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InvalidInputError(
+            f"{where}: not an exactrelu certificate ({one_line(exc)}); give the JSON of "
+            "exactrelu solve --json/--out"
+        ) from None
+
+
+def _check_reuse(
+    certificate: Certificate,
+    problem: Problem,
+    networks: list[Network],
+    labels: Sequence[str],
+    where: str,
+) -> None:
+    """The certificate is of ``problem``'s class, on its data, and its box holds the networks."""
+    asked = {"arch": problem.arch, "width": problem.width, "loss": problem.loss}
+    asked.update(bias=problem.bias, n=problem.n, d=problem.d)
+    for key, value in asked.items():
+        if getattr(certificate, key) != value:
+            raise InvalidInputError(
+                f"{where} is for {key} = {getattr(certificate, key)}, but the validation needs "
+                f"{key} = {value}; solve again without --certificate"
+            )
+    recomputed = certificate.network.loss(problem.X, problem.y, problem.loss)
+    if abs(recomputed - certificate.objective) > 1e-9 * max(1.0, abs(certificate.objective)):
+        raise InvalidInputError(
+            f"{where}: its network loses {recomputed:.10g} on these data, not the "
+            f"{certificate.objective:.10g} it records: it was solved on other data"
+        )
+    standardised = certificate.box.get("units") == "standardised"
+    if standardised:
+        standard = Standardisation.from_dict(certificate.box["standardisation"])
+    for label, net in zip(labels, networks, strict=True):
+        in_units = standard.to_standard_units(net) if standardised else net
+        if in_units.max_abs_weight() > certificate.weight_bound * (1 + 1e-12):
+            raise InvalidInputError(
+                f"{where} covers the box {certificate.weight_bound:g}"
+                + (" (standardised units)" if standardised else "")
+                + f", which does not contain {label} (largest hidden weight "
+                f"{in_units.max_abs_weight():.4g}); "
+                "solve again without --certificate, or with --weight-bound large enough"
+            )
+
+
+@dataclass
+class BatchValidation:
+    """The result of :func:`validate_many`: one report per network, one exact solve.
+
+    Attributes
+    ----------
+    reports : list of ValidationReport
+        In the order of the networks; each has the same optimum, bound and box.
+    certificate : Certificate
+        The exact solve's (or the reused) certificate.
+    solved : bool
+        False when the certificate was reused instead of solved.
+    seconds : float
+        Wall-clock time of the whole validation.
+    """
+
+    reports: list[ValidationReport]
+    certificate: Certificate
+    solved: bool
+    seconds: float
+
+    def to_json_lines(self) -> str:
+        """One JSON report per line, in the order of the networks."""
+        return "\n".join(report.to_json(indent=None) for report in self.reports)
+
+    def table(self) -> str:
+        """The networks side by side: loss, gap to the optimum, dead units."""
+        header = ["network", "loss", "gap to the optimum", "dead units", "patterns differ"]
+        rows = [
+            [
+                report.label,
+                f"{report.network_loss:.6g}",
+                _gap_cell(report),
+                _units(report.dead_units["network"]),
+                f"{report.pattern_difference['fraction']:.0%}",
+            ]
+            for report in self.reports
+        ]
+        return text_table(header, rows, right=(1, 2, 4))
+
+    def summary(self) -> str:
+        """The shared optimum and bound, then the table (the CLI's output for a batch)."""
+        first = self.reports[0]
+        cert = self.certificate
+        certified = cert.status == "optimal"
+        shape = first.arch + (f", width {first.width}" if first.arch == "two-layer" else "")
+        how = "one exact solve" if self.solved else "the optimum of the given certificate"
+        lines = [
+            f"class          {shape}, {first.loss} loss, weight bound {_box_text(first)}"
+            f" (n = {first.n}, d = {first.d})",
+            ("optimum        " if certified else "best loss      ")
+            + f"{first.optimum:.10g}"
+            + ("   (certified)" if certified else ""),
+            "bound          "
+            + ("none" if first.bound is None else f"{first.bound:.10g}")
+            + f"   (status {cert.status})",
+            f"networks       {len(self.reports)}, against {how} ({self.seconds:.1f} s in all)",
+        ]
+        if cert.reason:
+            lines.append(f"note           {cert.reason}")
+        grown = any(report.box_grown for report in self.reports)
+        lines += _box_notes(first, "every network", grown=grown)
+        return "\n".join(lines) + "\n\n" + self.table()
+
+
+def _box_text(report: ValidationReport) -> str:
+    if report.box_units == "standardised":
+        return f"{report.weight_bound:g} (standardised units, automatic)"
+    return f"{report.weight_bound:g}"
+
+
+def _box_notes(report: ValidationReport, what: str, grown: bool | None = None) -> list[str]:
+    """Why the box is what it is, and whether it binds."""
+    notes = []
+    if report.box_story:
+        notes.append(f"note           {report.box_story}")
+    if report.box_grown if grown is None else grown:
+        notes.append(
+            f"note           the requested box {report.weight_bound_requested:g} does not "
+            f"contain {what}; grown to {report.weight_bound:g} (a network must be a point of "
+            "the class to be compared with its optimum)"
+        )
+    if report.optimum_on_box:
+        fix = (
+            "it stopped growing at its largest size"
+            if report.box_units == "standardised"
+            else "raise --weight-bound, or use --weight-bound auto"
+        )
+        notes.append(
+            "note           the best network sits on the box: a larger box may give a "
+            f"lower loss ({fix})"
+        )
+    return notes
+
+
+def _gap_cell(report: ValidationReport) -> str:
+    """The gap column of the batch table: relative, or absolute near a zero optimum."""
+    if report.optimum <= ZERO_LOSS:
+        return f"+{report.excess_lower:.3g} (absolute)"
+    lower, upper = report.gap_lower or 0.0, report.gap_upper
+    if report.status == "optimal" and upper is not None and upper - lower <= 1e-6 * max(1, upper):
+        return f"{100 * lower:.3g} %"
+    return f"{100 * lower:.3g} % to " + ("?" if upper is None else f"{100 * upper:.3g} %")
+
+
+def _on_box_test(cert: Certificate):
+    """Whether a network on the data touches the certificate's box (in its units)."""
+    if cert.box.get("units") != "standardised":
+        return lambda network: network.on_box(cert.weight_bound)
+    standard = Standardisation.from_dict(cert.box["standardisation"])
+    return lambda network: standard.to_standard_units(network).on_box(cert.weight_bound)
+
+
+def _box_story(cert: Certificate) -> str:
+    """How an automatic box was chosen: its first size and its growth."""
+    tried = cert.box.get("tried", [])
+    if cert.box.get("rule") != "auto" or not tried:
+        return ""
+    first, last = tried[0]["weight_bound"], tried[-1]["weight_bound"]
+    story = f"the box is in standardised units: {first:g} at first"
+    if first > FIRST_BOX:
+        story += " (the smallest holding the networks)"
+    if last > first:
+        story += f", grown to {last:g} while the optimum touched it"
+    return story
+
+
+def validate_many(
+    X: Any,
+    y: Any,
+    networks: Sequence[Any],
+    *,
+    arch: str | None = None,
+    width: int | None = None,
+    loss: str | None = None,
+    weight_bound: float | None = None,
+    default_weight_bound: float = DEFAULT_WEIGHT_BOUND,
+    bias: bool = True,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+    gap: float | None = None,
+    threads: int | None = None,
+    seed: int = 0,
+    progress: float | None = None,
+    name: str = "",
+    labels: Sequence[str] | None = None,
+    certificate: Any = None,
+) -> BatchValidation:
+    """Certify how far each of several networks of one class is from the optimum, with one
+    exact solve for them all.
+
+    The research use: many seeds of one network class trained on one data set. The class
+    (arch, width, loss, bias) must be the same for every network; the box is the
+    smallest that contains them all (:func:`containing_weight_bound` for each, then the
+    largest), and the exact solve, warm-started from the best of the networks, runs
+    once for that box. With ``certificate`` no solve runs at all: its optimum and bound
+    are reused, once checked to be of this class, on these data, over a box that holds
+    every network.
+
+    Parameters
+    ----------
+    X, y
+        The data, as for :func:`validate`.
+    networks : sequence
+        Networks in any form :func:`validate` takes (objects, dicts, file paths).
+    arch, width, loss, weight_bound, default_weight_bound, bias, time_limit, gap, threads,
+    seed, progress, name
+        As for :func:`validate`. ``loss`` defaults to the loss the networks' certificates
+        were solved for, then hinge for classifiers, then squared.
+    labels : sequence of str, optional
+        A name per network for the reports (default: ``network 1``, ``network 2``, ...;
+        file names for paths).
+    certificate : Certificate, dict or path, optional
+        Reuse this certificate's optimum and bound instead of solving (see
+        :func:`read_certificate`).
+
+    Returns
+    -------
+    BatchValidation
+    """
+    from exactrelu.solve import solve
+
+    started = time.perf_counter()
+    networks = list(networks)
+    if not networks:
+        raise InvalidInputError("no networks to validate")
+    if labels is None:
+        labels = [
+            Path(net).name if isinstance(net, (str, Path)) else f"network {k}"
+            for k, net in enumerate(networks, start=1)
+        ]
+    if len(labels) != len(networks):
+        raise InvalidInputError(f"{len(labels)} labels for {len(networks)} networks")
+    loaded = [as_network(net) for net in networks]
+    explicit_loss = loss is not None
+    loss = _choose_loss(loaded, loss)
+    # a classifier's classes (maybe strings) become ±1 before the numeric checks
+    X, y = validate_arrays(X, _targets(np.asarray(y), loaded, loss), source=name)
+    nets = _class_of_all([_resolve_class(item.network, arch, width) for item in loaded], labels)
+    for label, net in zip(labels, nets, strict=True):
+        which = "the network" if label == "network 1" and len(nets) == 1 else label
+        if net.d != X.shape[1]:
+            raise InvalidInputError(
+                f"{which} has {net.d} inputs but the data have {X.shape[1]} features"
+            )
+        if not bias and np.any(net.hidden_weights[1] != 0.0):
+            raise InvalidInputError(
+                f"{which} has hidden biases, so it is not in the class without bias "
+                "(drop --no-bias)"
+            )
+    auto = (default_weight_bound if weight_bound is None else weight_bound) == AUTO
+    if auto:  # the automatic box starts large enough to hold every network
+        box, grown = AUTO, False
+    else:
+        boxes = [containing_weight_bound(net, weight_bound, default_weight_bound) for net in nets]
+        box = max(b for b, _ in boxes)
+        grown = any(g for _, g in boxes)
+    reused = None
+    if certificate is not None:
+        where = (
+            f"the certificate {certificate}"
+            if isinstance(certificate, (str, Path))
+            else "the certificate"
+        )
+        reused = read_certificate(certificate)
+        if not auto and weight_bound is not None and weight_bound > reused.weight_bound:
+            raise InvalidInputError(
+                f"{where} covers the box {reused.weight_bound:g}, smaller than the requested "
+                f"weight bound {weight_bound:g}; solve again without --certificate"
+            )
+        # its proof is over its own box, which must hold every network (checked below)
+        box = AUTO if reused.box.get("units") == "standardised" else reused.weight_bound
+    first = nets[0]
+    problem = Problem(
+        X, y, arch=first.arch, width=first.width, loss=loss, weight_bound=box, bias=bias, name=name
+    )
+    losses = [net.loss(problem.X, problem.y, loss) for net in nets]
+    best_given = int(np.argmin(losses))
+    if reused is None:
+        options: dict[str, Any] = {
+            "time_limit": time_limit,
+            "threads": threads,
+            "seed": seed,
+            "progress": progress,
+        }
+        if gap is not None:
+            options["gap"] = gap
+        if auto:
+            solve_options = SolveOptions(
+                time_limit=time_limit,
+                threads=threads,
+                seed=seed,
+                progress=progress,
+                warm_start=nets[best_given],
+                **({} if gap is None else {"rel_gap": gap}),
+            )
+            mip = METHODS["mip"].function()
+            cert = solve_auto(mip, problem, solve_options, hold=nets)
+        else:
+            cert = solve(problem, method="mip", warm_start=nets[best_given], **options)
+    else:
+        _check_reuse(reused, problem, nets, labels, where)
+        cert = reused
+    best, optimum = cert.network, cert.objective
+    if losses[best_given] < optimum:  # a reused certificate that one of the networks beats
+        best, optimum = nets[best_given], losses[best_given]
+    bound = cert.bound
+    on_box = _on_box_test(cert)
+    story = _box_story(cert)
+    reports = []
+    for item, net, network_loss, label in zip(loaded, nets, losses, labels, strict=True):
+        excess_lower = max(0.0, network_loss - optimum)
+        excess_upper = None if bound is None else max(0.0, network_loss - bound)
+        notes = list(item.notes) + _loss_notes(item, loss, explicit_loss)
+        if reused is not None:
+            notes.append(f"optimum and bound from {where} (not solved again)")
+        reports.append(
+            ValidationReport(
+                status=cert.status,
+                network_loss=network_loss,
+                optimum=optimum,
+                bound=bound,
+                gap_upper=None if bound is None else _relative(excess_upper, bound),
+                gap_lower=_relative(excess_lower, optimum),
+                excess_upper=excess_upper,
+                excess_lower=excess_lower,
+                weight_bound=cert.weight_bound,
+                weight_bound_requested=weight_bound,
+                box_grown=grown,
+                arch=problem.arch,
+                width=problem.width,
+                loss=loss,
+                n=problem.n,
+                d=problem.d,
+                dead_units={"network": net.dead_units(X), "optimum": best.dead_units(X)},
+                pattern_difference=pattern_difference(X, net, best),
+                network_on_box=on_box(net),
+                optimum_on_box=on_box(best),
+                source=item.source,
+                notes=notes,
+                network=net.to_dict(),
+                optimum_weights=best.to_dict(),
+                certificate=cert.to_dict(),
+                label=label,
+                box_units=cert.box.get("units", "data"),
+                box_story=story,
+            )
+        )
+    return BatchValidation(reports, cert, reused is None, time.perf_counter() - started)
 
 
 def validate(
@@ -323,6 +807,7 @@ def validate(
     seed: int = 0,
     progress: float | None = None,
     name: str = "",
+    certificate: Any = None,
 ) -> ValidationReport:
     """Certify how far a trained network is from the optimum of its class.
 
@@ -335,13 +820,15 @@ def validate(
         An exactrelu network, a weights dict, a fitted scikit-learn ``MLPRegressor`` or
         ``MLPClassifier`` (one ReLU hidden layer), a PyTorch ``Linear-ReLU-Linear``
         module or state dict, or a path (see :func:`exactrelu.network.importers.load_weights`).
+        For several networks of one class use :func:`validate_many` (one solve for all).
     arch : {"one-node", "two-layer"}, optional
         Default: the network's own (a width-1 network with output weight > 0 and
         output bias 0 is one-node).
     width : int, optional
         Must equal the network's width when given.
     loss : {"squared", "absolute", "hinge"}, optional
-        Default ``"hinge"`` for a classifier, else ``"squared"``.
+        Default: the loss of the network's certificate (when it is one), else ``"hinge"``
+        for a classifier, else ``"squared"``.
     weight_bound : float, optional
         The box; grown (and reported) when it does not contain the network.
     default_weight_bound : float, default 2.0
@@ -356,76 +843,33 @@ def validate(
         As for :func:`exactrelu.solve`.
     name : str, default ""
         Label of the data in messages.
+    certificate : Certificate, dict or path, optional
+        Reuse this certificate's optimum and bound instead of solving (it must be of the
+        network's class, on these data, over a box that contains the network).
 
     Returns
     -------
     ValidationReport
     """
-    from exactrelu.solve import solve
-
-    loaded = as_network(network)
-    if loss is None:
-        loss = "hinge" if loaded.classes is not None else "squared"
-    if loss not in LOSSES:
-        raise InvalidInputError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
-    # a classifier's classes (maybe strings) become ±1 before the numeric checks
-    X, y = validate_arrays(X, _labels(np.asarray(y), loaded, loss), source=name)
-    net = _resolve_class(loaded.network, arch, width)
-    if net.d != X.shape[1]:
+    if isinstance(network, (list, tuple)):
         raise InvalidInputError(
-            f"the network has {net.d} inputs but the data has {X.shape[1]} features"
+            "validate() takes one network; for several, use validate_many() (one solve for all)"
         )
-    if not bias and np.any(net.hidden_weights[1] != 0.0):
-        raise InvalidInputError(
-            "the network has hidden biases, so it is not in the class without bias (drop --no-bias)"
-        )
-    if (default_weight_bound if weight_bound is None else weight_bound) == AUTO:
-        # the automatic box starts large enough to hold the network (in standardised units)
-        box, grown = AUTO, False
-    else:
-        box, grown = containing_weight_bound(net, weight_bound, default_weight_bound)
-    problem = Problem(
-        X, y, arch=net.arch, width=net.width, loss=loss, weight_bound=box, bias=bias, name=name
-    )
-    network_loss = net.loss(problem.X, problem.y, loss)
-    options: dict[str, Any] = {
-        "time_limit": time_limit,
-        "threads": threads,
-        "seed": seed,
-        "progress": progress,
-    }
-    if gap is not None:
-        options["gap"] = gap
-    certificate = solve(problem, method="mip", warm_start=net, **options)
-    best = certificate.network
-    optimum = certificate.objective
-    bound = certificate.bound
-    excess_lower = max(0.0, network_loss - optimum)
-    excess_upper = None if bound is None else max(0.0, network_loss - bound)
-    return ValidationReport(
-        status=certificate.status,
-        network_loss=network_loss,
-        optimum=optimum,
-        bound=bound,
-        gap_upper=None if bound is None else _relative(excess_upper, bound),
-        gap_lower=_relative(excess_lower, optimum),
-        excess_upper=excess_upper,
-        excess_lower=excess_lower,
-        weight_bound=certificate.weight_bound,
-        weight_bound_requested=weight_bound,
-        box_grown=grown,
-        arch=problem.arch,
-        width=problem.width,
+    return validate_many(
+        X,
+        y,
+        [network],
+        arch=arch,
+        width=width,
         loss=loss,
-        n=problem.n,
-        d=problem.d,
-        dead_units={"network": net.dead_units(X), "optimum": best.dead_units(X)},
-        pattern_difference=pattern_difference(X, net, best),
-        network_on_box=net.on_box(box) if box != AUTO else False,
-        optimum_on_box=certificate.box_active,
-        source=loaded.source,
-        notes=list(loaded.notes),
-        network=net.to_dict(),
-        optimum_weights=best.to_dict(),
-        certificate=certificate.to_dict(),
-    )
+        weight_bound=weight_bound,
+        default_weight_bound=default_weight_bound,
+        bias=bias,
+        time_limit=time_limit,
+        gap=gap,
+        threads=threads,
+        seed=seed,
+        progress=progress,
+        name=name,
+        certificate=certificate,
+    ).reports[0]

@@ -379,3 +379,26 @@ def test_plots_write_png(tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InvalidInputError, match=r"\.png"):
         plot_time(out, tmp_path / "time.pdf")
+
+
+def test_plot_time_draws_a_fast_unproven_run_apart_from_a_stopped_one(tmp_path, monkeypatch):
+    if importlib.util.find_spec("matplotlib") is None:
+        pytest.skip("matplotlib not installed (pip install 'exactrelu[plot]')")
+    from exactrelu.bench import plots
+
+    rows = [
+        {"key": "a", "method": "mip", "n": 10, "loss": 1.0, "seconds": 0.5, "status": "optimal"},
+        {"key": "b", "method": "mip", "n": 20, "loss": 1.0, "seconds": 0.4, "status": "not_proven"},
+        {"key": "c", "method": "mip", "n": 30, "loss": 1.0, "seconds": 60, "status": "time_limit"},
+    ]
+    results = tmp_path / "r.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, out: figures.append(fig) or out)
+    plots.plot_time(results, tmp_path / "t.png")
+    lines = figures[0].axes[0].get_lines()
+    hollow = [ln for ln in lines if ln.get_markerfacecolor() == "none" and len(ln.get_xdata())]
+    crosses = [ln for ln in lines if ln.get_marker() == "x" and len(ln.get_xdata())]
+    assert [list(ln.get_xdata()) for ln in hollow] == [[30.0]]
+    assert [list(ln.get_xdata()) for ln in crosses] == [[20.0]]
+    assert "hollow: stopped by the clock or the user" in figures[0].axes[0].get_title()

@@ -34,6 +34,7 @@ CERTIFICATE_KEYS = {
     "weights",
     "box_active",
     "method",
+    "reason",
 }
 
 
@@ -265,8 +266,8 @@ def _npz(tmp_path, name, **arrays):
 BAD_FILES = {
     "missing": (lambda t: t / "nope.csv", r"nope\.csv: no such file"),
     "suffix": (lambda t: _text(t, "d.txt", "x,y\n1,2\n"), r"unknown instance type '\.txt'"),
-    "cell": (lambda t: _text(t, "c.csv", "a,y\n1,2\nx1,3\n"), r"line 3, column 1 .*'x1'"),
-    "ragged": (lambda t: _text(t, "r.csv", "a,b,y\n1,2,3\n1,2\n"), r"line 3 has 2 cells"),
+    "cell": (lambda t: _text(t, "c.csv", "a,y\n1,2\nx1,3\n"), r"row 2 \(line 3\), column 1 .*'x1'"),
+    "ragged": (lambda t: _text(t, "r.csv", "a,b,y\n1,2,3\n1,2\n"), r"row 2 \(line 3\) has 2 cells"),
     "one column": (lambda t: _text(t, "o.csv", "y\n1\n"), r"at least two columns"),
     "no rows": (lambda t: _text(t, "e.csv", "a,y\n"), r"at least one data row"),
     "npz no X": (lambda t: _npz(t, "a.npz", y=np.ones(3)), r"missing array\(s\) X"),
@@ -286,15 +287,35 @@ BAD_FILES = {
         r"y has a non-finite value",
     ),
     "not npz": (lambda t: _text(t, "h.npz", "hello"), r"not a readable \.npz"),
+    "empty npz": (lambda t: _text(t, "e.npz", ""), r"e\.npz: empty file$"),
+    "empty csv": (lambda t: _text(t, "e.csv", ""), r"e\.csv: empty file$"),
+    "directory": (lambda t: _directory(t, "d.npz"), r"d\.npz: is a directory, not a file$"),
+    "no header": (
+        lambda t: _text(t, "n.csv", "".join(f"{i},{i + 1},{i % 3}\n" for i in range(20))),
+        r"first line \(0, 1, 0\) is all numbers.*add a header row",
+    ),
+    "complex X": (
+        lambda t: _npz(t, "x.npz", X=np.ones((3, 2)) + 1j, y=np.ones(3)),
+        r"X has complex values \(at row 1, column 1: \(1\+1j\)\)",
+    ),
     "bad sidecar": (lambda t: _with_sidecar(t, "{oops"), r"s\.json: not valid JSON"),
     "sidecar list": (lambda t: _with_sidecar(t, "[]"), r"s\.json: must hold a JSON object"),
-    "sidecar arch": (lambda t: _with_sidecar(t, '{"arch": "deep"}'), r"arch must be one of"),
+    "sidecar arch": (
+        lambda t: _with_sidecar(t, '{"arch": "deep"}'),
+        r"s\.json: arch must be one of one-node, two-layer; got 'deep'",
+    ),
 }
 
 
 def _text(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
+    return path
+
+
+def _directory(tmp_path, name):
+    path = tmp_path / name
+    path.mkdir()
     return path
 
 
@@ -331,7 +352,7 @@ BAD_FLAGS = [
     (["--loss", "huber"], r"argument --loss: invalid choice: 'huber'"),
     (["--method", "magic"], r"argument --method: invalid choice: 'magic'"),
     (["--frobnicate"], r"unrecognized arguments: --frobnicate"),
-    (["--loss", "hinge"], r"hinge loss needs labels exactly -1 or \+1; y\[\d+\]"),
+    (["--loss", "hinge"], r"hinge loss needs labels exactly -1 or \+1; row \d+ has y = "),
     (["--out", "/nonexistent-dir/c.json"], r"--out .*does not exist"),
 ]
 
@@ -430,3 +451,51 @@ def test_python_m_error(tmp_path):
     assert proc.stdout == ""
     expected = f"exactrelu: error: {tmp_path / 'missing.npz'}: no such file"
     assert proc.stderr.splitlines() == [expected]
+
+
+# ----------------------------------------------------------------------------------------
+# help texts and option lists
+# ----------------------------------------------------------------------------------------
+
+
+def test_plot_help_lists_every_kind_after_kinds(capsys):
+    from exactrelu.cli.plot import KINDS
+
+    code, out, _ = run(["plot", "--help"], capsys)
+    assert code == 0
+    after = " ".join(out.split("Kinds:", 1)[1].split())
+    for kind, text in KINDS.items():
+        assert f"{kind}: {' '.join(text.split())}" in after
+
+
+def test_method_lists_take_commas_in_compare_and_plot_fit(instance, monkeypatch, capsys):
+    path, _, _ = instance
+    code, out, _ = run(["compare", path, "--methods", "gd,approx", "--json"], capsys)
+    assert code == 0
+    assert [row["method"] for row in json.loads(out)] == ["gd", "approx"]
+    from exactrelu.bench import plots
+
+    seen = []
+    monkeypatch.setattr(plots, "plot_fit", lambda inst, out, methods, limit: seen.append(methods))
+    code, _, _ = run(
+        ["plot", "fit", path, "--methods", "gd, approx", "--out", path.parent / "f.png"], capsys
+    )
+    assert code == 0 and seen == [["gd", "approx"]]
+
+
+def test_enumeration_limit_message_says_how_to_raise_it():
+    import re
+
+    from helpers import brute_force_optimum, random_problem
+
+    problem = random_problem(3, 6, 1, loss="squared", arch="two-layer", width=2)
+    with pytest.raises(ValueError, match=r"max_combinations") as info:
+        solve(problem, method="enumerate", max_combinations=5)
+    advice = re.search(
+        r"exactrelu\.solve\(problem, method='enumerate', max_combinations=(\d+)\)", str(info.value)
+    )
+    assert advice is not None, str(info.value)
+    # following the advice works, and gives the optimum
+    cert = solve(problem, method="enumerate", max_combinations=int(advice[1]))
+    assert cert.status == "optimal"
+    assert cert.objective == pytest.approx(brute_force_optimum(problem), rel=1e-6, abs=1e-9)

@@ -30,10 +30,10 @@ ARRAY_CASES = [
     (np.ones((3, 0)), Y3, r"no features"),
     (X3, np.ones(4), r"y has 4 entries but X has 3 rows"),
     (X3, np.ones((3, 2)), r"y must be 1-D"),
-    (np.where([[0, 0], [0, 1], [0, 0]], np.nan, X3), Y3, r"non-finite.*nan.*row 1, column 1"),
-    (np.where([[0, 0], [0, 0], [1, 0]], np.inf, X3), Y3, r"non-finite.*inf.*row 2, column 0"),
-    (X3, np.array([1.0, np.nan, 0.0]), r"y has a non-finite value.*row 1"),
-    (X3, np.array([1.0, 0.0, -np.inf]), r"y has a non-finite value.*row 2"),
+    (np.where([[0, 0], [0, 1], [0, 0]], np.nan, X3), Y3, r"non-finite.*nan.*row 2, column 2"),
+    (np.where([[0, 0], [0, 0], [1, 0]], np.inf, X3), Y3, r"non-finite.*inf.*row 3, column 1"),
+    (X3, np.array([1.0, np.nan, 0.0]), r"y has a non-finite value.*row 2$"),
+    (X3, np.array([1.0, 0.0, -np.inf]), r"y has a non-finite value.*row 3$"),
     ([["a", "b"], ["c", "d"]], [1, 2], r"X is not numeric"),
     (X3, ["a", "b", "c"], r"y is not numeric"),
 ]
@@ -49,7 +49,7 @@ def test_bad_arrays_are_rejected(X, y, message):
 def test_hinge_needs_plus_minus_one_labels(label):
     y = Y3.copy()
     y[1] = label
-    with pytest.raises(InvalidInputError, match=r"hinge.*-1 or \+1.*y\[1\]"):
+    with pytest.raises(InvalidInputError, match=r"hinge.*-1 or \+1.*row 2 has y = "):
         Problem(X3, y, loss="hinge")
     # the same labels are fine for the regression losses
     Problem(X3, y, loss="squared")
@@ -129,16 +129,16 @@ def test_unknown_suffix(tmp_path):
 def test_non_numeric_cell_names_line_and_column(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("a,b,y\n1,2,3\n4,oops,6\n")
-    with pytest.raises(InstanceFileError, match=r"line 3, column 2 \('b'\).*'oops'"):
+    with pytest.raises(InstanceFileError, match=r"row 2 \(line 3\), column 2 \('b'\).*'oops'"):
         load_instance(path)
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a,b,y\n1,2,3\n4,5\n", r"line 3 has 2 cells but the header has 3"),
+        ("a,b,y\n1,2,3\n4,5\n", r"row 2 \(line 3\) has 2 cells but the header has 3"),
         ("a,b,y\n", r"header row and at least one data row"),
-        ("", r"header row and at least one data row"),
+        ("", r"empty file"),
         ("y\n1\n2\n", r"at least two columns"),
         ("a,y\n1,nan\n", r"y has a non-finite value"),
     ],
@@ -174,6 +174,71 @@ def test_npz_holding_a_single_array(tmp_path):
         load_instance(tmp_path / "plain.npz")
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+def test_empty_file_says_so(tmp_path, suffix):
+    path = tmp_path / f"e{suffix}"
+    path.touch()
+    with pytest.raises(InstanceFileError, match=rf"e\{suffix}: empty file"):
+        load_instance(path)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+def test_directory_is_not_a_missing_file(tmp_path, suffix):
+    (tmp_path / f"d{suffix}").mkdir()
+    with pytest.raises(InstanceFileError, match=rf"d\{suffix}: is a directory, not a file"):
+        load_instance(tmp_path / f"d{suffix}")
+
+
+def test_csv_without_header_is_refused_not_shortened(tmp_path):
+    # 20 numeric rows: the first must not silently become the header
+    rng = np.random.default_rng(0)
+    rows = rng.uniform(-1, 1, size=(20, 3))
+    path = tmp_path / "noheader.csv"
+    np.savetxt(path, rows, delimiter=",")
+    with pytest.raises(InstanceFileError, match=r"first line .* all numbers.*e\.g\. x1,x2,y$"):
+        load_instance(path)
+    # with a header added, all 20 rows are samples
+    np.savetxt(path, rows, delimiter=",", header="a,b,y", comments="")
+    instance = load_instance(path)
+    assert instance.X.shape == (20, 2)
+    np.testing.assert_array_equal(instance.y, rows[:, 2])
+
+
+def test_csv_rows_count_from_one_after_blank_lines(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,y\n\n1,2\n\n3,x\n")
+    with pytest.raises(InstanceFileError, match=r"row 2 \(line 5\), column 2 \('y'\).*'x'"):
+        load_instance(path)
+
+
+@pytest.mark.parametrize("which", ["X", "y"])
+def test_complex_values_are_refused(tmp_path, which, recwarn):
+    X, y = X3.astype(complex), Y3.astype(complex)
+    if which == "X":
+        X[2, 1] += 0.5j
+    else:
+        y[1] += 2j
+    where = "row 3, column 2" if which == "X" else "row 2"
+    with pytest.raises(InvalidInputError, match=rf"{which} has complex values \(at {where}: "):
+        Problem(X, y)
+    np.savez(tmp_path / "c.npz", X=X, y=y)
+    with pytest.raises(InvalidInputError, match=rf"c\.npz: {which} has complex values"):
+        load_instance(tmp_path / "c.npz")
+    assert not [w for w in recwarn if "complex" in str(w.message).lower()]
+    # complex arrays whose imaginary parts are all 0 lose nothing and are accepted
+    problem = Problem(X3.astype(complex), Y3.astype(complex))
+    np.testing.assert_array_equal(problem.X, X3)
+
+
+def test_messages_show_plain_numbers_not_numpy_reprs():
+    with pytest.raises(InvalidInputError) as info:
+        Problem(X3, Y3, weight_bound=np.float64(-1.0))
+    assert "np.float64" not in str(info.value) and "-1.0" in str(info.value)
+    with pytest.raises(InvalidInputError) as info:
+        Problem(X3, Y3, arch="two-layer", width=np.int64(0))
+    assert "np.int64" not in str(info.value)
+
+
 def test_npz_with_bad_arrays(tmp_path):
     np.savez(tmp_path / "a.npz", X=np.ones(3), y=Y3)
     with pytest.raises(InvalidInputError, match=r"a\.npz: X must be 2-D"):
@@ -192,11 +257,18 @@ def test_bad_json_sidecar(write_instance):
 
 def test_sidecar_values_are_validated(write_instance):
     path = write_instance("inst.csv", X3, Y3, meta={"arch": "three-layer"})
-    with pytest.raises(InvalidInputError, match="arch must be one of"):
+    # the message names the sidecar: the user may have passed no --arch at all
+    with pytest.raises(InstanceFileError, match=r"inst\.json: arch must be one of.*'three-layer'"):
         load_instance(path).problem()
+    # a flag overrides the sidecar, so its bad value no longer matters
+    assert load_instance(path).problem(arch="one-node").arch == "one-node"
     path = write_instance("inst2.csv", X3, Y3, meta={"B": -1})
-    with pytest.raises(InvalidInputError, match="weight bound"):
+    with pytest.raises(InstanceFileError, match=r"inst2\.json: weight bound"):
         load_instance(path).problem()
+    for key, value in (("width", 0), ("loss", "huber"), ("bias", "yes")):
+        path = write_instance(f"{key}.csv", X3, Y3, meta={"arch": "two-layer", key: value})
+        with pytest.raises(InstanceFileError, match=rf"{key}\.json: {key} must be"):
+            load_instance(path).problem()
 
 
 def test_sidecar_defaults_and_overrides(write_instance):

@@ -49,7 +49,10 @@ def check_report(report, X, y):
     """Properties every report must have, whatever the network."""
     assert report.bound <= report.optimum + 1e-9 * max(1.0, report.optimum)
     assert report.optimum <= report.network_loss  # the warm start is never worse
-    assert report.gap_lower is not None and report.gap_lower >= 0.0
+    if report.optimum <= 1e-9:  # 0 to the tolerance: a relative gap is undefined
+        assert report.gap_lower == 0.0 if report.excess_lower <= 1e-9 else report.gap_lower is None
+    else:
+        assert report.gap_lower is not None and report.gap_lower >= 0.0
     if report.gap_upper is not None:
         assert report.gap_upper >= report.gap_lower - 1e-12
     assert report.excess_lower >= 0.0
@@ -234,3 +237,85 @@ def test_raw_predict_is_the_unnormalised_network():
     X = np.array([[1.0, 0.0], [0.0, 1.0]])
     np.testing.assert_allclose(raw_predict(loaded.raw, X), [-3.0 * 2.5 + 1.0, 1.0])
     np.testing.assert_allclose(loaded.network.predict(X), [-6.5, 1.0])
+
+
+# ----------------------------------------------------------------------------------------
+# messages
+# ----------------------------------------------------------------------------------------
+
+
+def test_a_zero_optimum_gets_an_absolute_gap():
+    # data a network of the class fits exactly: the optimum is 0 up to rounding
+    X, _ = data(seed=11, n=8)
+    planted = OneNodeNetwork(np.array([0.8, -0.4]), 0.1)
+    y = planted.predict(X)
+    net = OneNodeNetwork(np.array([0.7, -0.4]), 0.1)
+    report = validate(X, y, net)
+    assert report.status == "optimal" and report.optimum <= 1e-9
+    direct = float(np.sum((y - np.maximum(0.0, X @ [0.7, -0.4] + 0.1)) ** 2))
+    assert report.network_loss == pytest.approx(direct, rel=1e-12)
+    assert report.gap_lower is None and report.gap_upper is None  # undefined, not 1e33 %
+    assert report.excess_lower == pytest.approx(direct - report.optimum, rel=1e-9)
+    line = next(ln for ln in report.summary().splitlines() if ln.startswith("gap"))
+    assert f"{report.excess_upper:.4g} above the optimum in loss (absolute" in line
+    assert "%" not in line and "undefined and" not in line
+
+
+def test_a_certificate_is_scored_with_its_own_loss(tmp_path, capsys):
+    X, y = data(seed=12)
+    exactrelu.save_instance(tmp_path / "inst.npz", X, y)
+    problem = exactrelu.Problem(X, y, loss="absolute")
+    certificate = exactrelu.solve(problem, method="enumerate")
+    (tmp_path / "cert.json").write_text(certificate.to_json())
+    argv = ["validate", str(tmp_path / "inst.npz"), str(tmp_path / "cert.json"), "--quiet"]
+    assert run_cli([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["loss"] == "absolute"
+    assert out["network_loss"] == pytest.approx(certificate.objective, rel=1e-12)
+    assert any("loss its certificate was solved for" in note for note in out["notes"])
+    # asked for another loss, the report says the certificate was solved for absolute
+    assert run_cli([*argv, "--json", "--loss", "squared"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    w = certificate.weights
+    direct = float(np.sum((y - np.maximum(0.0, X @ np.array(w["w"]) + w["b"])) ** 2))
+    assert out["loss"] == "squared" and out["network_loss"] == pytest.approx(direct, rel=1e-12)
+    assert any(
+        "solved for absolute loss; this report scores it with squared" in n for n in out["notes"]
+    )
+
+
+def test_a_whole_torch_module_file_says_save_the_state_dict(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    torch.save(model, tmp_path / "module.pt")
+    with pytest.raises(InstanceFileError, match=r"torch\.save\(model\.state_dict\(\)") as info:
+        load_weights(tmp_path / "module.pt")
+    message = str(info.value)
+    assert "\x1b" not in message and "\n" not in message and len(message) < 300
+    X, y = data()
+    exactrelu.save_instance(tmp_path / "inst.npz", X, y)
+    code = run_cli(["validate", str(tmp_path / "inst.npz"), str(tmp_path / "module.pt")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.splitlines() == [f"exactrelu: error: {message}"]
+
+
+def test_classifier_notes_show_plain_class_values():
+    pytest.importorskip("sklearn")
+    from sklearn.neural_network import MLPClassifier
+
+    X, _ = data(seed=4)
+    labels = np.where(X[:, 0] > 0, 1.0, 0.0)  # numeric classes: numpy scalars in classes_
+    mlp = MLPClassifier(hidden_layer_sizes=(1,), solver="lbfgs", max_iter=500, random_state=0)
+    mlp.fit(X, labels)
+    notes = " ".join(as_network(mlp).notes)
+    assert "class 1.0 is label +1, class 0.0 is -1" in notes
+    assert "np." not in notes
+
+
+def test_summary_counts_units_from_one():
+    X, y = data(seed=13)
+    # unit 1 (index 0) is active on no sample: dead
+    net = TwoLayerNetwork(np.array([[0.0, 0.0], [0.5, -0.3]]), np.array([-1.0, 0.1]), [1, 1], 0.0)
+    report = validate(X, y, net, time_limit=20)
+    assert report.dead_units["network"] == [0]  # the JSON: positions in the arrays
+    assert "dead units     network unit 1," in report.summary()

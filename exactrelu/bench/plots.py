@@ -3,7 +3,8 @@
 Kinds:
 
 * ``time RESULTS --out F``: seconds against n per method (log-log); hollow markers are
-  runs that did not finish (their time is a lower bound).
+  runs stopped by the time limit or the user (their time is a lower bound), crosses runs
+  that ended without a proof (``not_proven``, ``error``).
 * ``gap RESULTS --out F``: relative excess loss ``(loss - optimum) / optimum`` of the
   heuristics (``gd``, ``approx``) against n, on instances with a certified optimum.
 * ``trace INSTANCE --out F``: the best loss and the proven bound against time during one
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from exactrelu.errors import InvalidInputError, MissingDependencyError
+from exactrelu.files import check_output_path, write_or_keep
 
 HEURISTICS = ("gd", "approx")
 # `[    12.3 s] best loss 0.31  bound 0.29  gap 6.2e-02  ...` (exactrelu.methods.mip)
@@ -40,15 +42,18 @@ def _pyplot():
     return plt
 
 
-def _save(fig, out: str | Path) -> Path:
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise InvalidInputError(f"--out {out}: plots are written as .png")
-    if not out.parent.is_dir():
-        raise InvalidInputError(f"--out {out}: directory {out.parent} does not exist")
+def _check_out(out: str | Path) -> Path:
+    """``--out``, checked before the figure's work (a solve may come first)."""
+    return check_output_path(out, suffixes=(".png",))
+
+
+def _save(fig, out: Path) -> Path:
+    """Write the figure; if ``out`` fails after all, it is kept elsewhere and the error
+    says where (:func:`~exactrelu.files.write_or_keep`)."""
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    return out
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=120)
+    return write_or_keep(out, image.getvalue())
 
 
 def _rows(results: str | Path) -> list[dict[str, Any]]:
@@ -63,8 +68,21 @@ def _rows(results: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def how_it_ended(status: str) -> str:
+    """How ``plot time`` draws a run: ``finished`` (filled: its time is the time to
+    finish), ``stopped`` (hollow: the time limit or the user stopped it, so its time is a
+    lower bound) or ``unproven`` (a cross: it ended on its own, fast or not, without a
+    proof: ``not_proven``, ``error``)."""
+    if status in ("optimal", "feasible"):
+        return "finished"
+    if status in ("time_limit", "interrupted"):
+        return "stopped"
+    return "unproven"
+
+
 def plot_time(results: str | Path, out: str | Path) -> Path:
     """Seconds against n per method, log-log; hollow markers: not finished."""
+    out = _check_out(out)
     plt = _pyplot()
     rows = _rows(results)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
@@ -72,15 +90,20 @@ def plot_time(results: str | Path, out: str | Path) -> Path:
         mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["n"])
         n = np.array([r["n"] for r in mine], float)
         t = np.array([max(r["seconds"], 1e-3) for r in mine])
-        done = np.array([r["status"] in ("optimal", "feasible") for r in mine])
+        ends = np.array([how_it_ended(r["status"]) for r in mine])
+        done = ends == "finished"
         (line,) = ax.plot(n[done], t[done], "o-", label=method, alpha=0.85)
-        ax.plot(n[~done], t[~done], "o", mfc="none", color=line.get_color())
+        color = line.get_color()
+        stopped = ends == "stopped"
+        ax.plot(n[stopped], t[stopped], "o", mfc="none", color=color)
+        unproven = ends == "unproven"
+        ax.plot(n[unproven], t[unproven], "x", color=color)
     ax.set(
         xscale="log",
         yscale="log",
         xlabel="n (samples)",
         ylabel="seconds",
-        title="Time to finish (hollow: hit the time limit)",
+        title="Time to finish (hollow: stopped by the clock or the user; x: no proof)",
     )
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
@@ -89,6 +112,7 @@ def plot_time(results: str | Path, out: str | Path) -> Path:
 
 def plot_gap(results: str | Path, out: str | Path) -> Path:
     """Relative excess loss of the heuristics against n (certified instances only)."""
+    out = _check_out(out)
     plt = _pyplot()
     rows = [
         r
@@ -146,6 +170,7 @@ def trace_solve(
 
 def plot_trace(instance: str | Path, out: str | Path, time_limit: float | None = 60.0) -> Path:
     """Best loss and proven bound against time during one ``mip`` solve."""
+    out = _check_out(out)
     plt = _pyplot()
     points, cert = trace_solve(instance, time_limit)
     t, best, bound = (np.array(c) for c in zip(*points, strict=True))
@@ -166,6 +191,7 @@ def plot_fit(
     instance: str | Path, out: str | Path, methods: list[str], time_limit: float | None = 60.0
 ) -> Path:
     """The network of each method on a 1-D or 2-D instance."""
+    out = _check_out(out)
     from exactrelu.bench.executors import run_method
     from exactrelu.instances import load_instance
 

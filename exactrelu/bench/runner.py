@@ -32,6 +32,7 @@ from exactrelu.bench.report import Progress, Report
 from exactrelu.bench.store import locked_append, read_results
 from exactrelu.bench.suite import Suite
 from exactrelu.errors import InvalidInputError
+from exactrelu.files import check_output_path
 
 
 def run_suite(
@@ -61,7 +62,7 @@ def run_suite(
     if workers < 1:
         raise InvalidInputError(f"--workers must be >= 1, got {workers}")
     stream = stream or sys.stderr
-    out = Path(out)
+    out = check_output_path(out)  # before any run: results are appended as they finish
     tasks = suite.tasks()
     wanted = {task.key for task in tasks}
     done = {row["key"] for row in read_results(out, repair=True)} & wanted

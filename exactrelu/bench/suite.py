@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exactrelu.errors import InvalidInputError
+from exactrelu.errors import InvalidInputError, show
 
 KEYS = ("instances", "methods", "time_limit", "threads", "seeds", "gap")
 DEFAULT_TIME_LIMIT = 60.0
@@ -143,12 +143,12 @@ def _numbers(values: list[str], kind: type, name: str, where: str) -> list:
             number = kind(value)
         except ValueError:
             raise InvalidInputError(
-                f"{where}{name} must be {kind.__name__} values, got {value!r}"
+                f"{where}{name} must be {kind.__name__} values, got {show(value)}"
             ) from None
         if number is not None and number <= 0 and name != "seeds":
-            raise InvalidInputError(f"{where}{name} must be > 0, got {value!r}")
+            raise InvalidInputError(f"{where}{name} must be > 0, got {show(value)}")
         if name == "seeds" and number < 0:
-            raise InvalidInputError(f"{where}seeds must be >= 0, got {value!r}")
+            raise InvalidInputError(f"{where}seeds must be >= 0, got {show(value)}")
         out.append(number)
     return out
 

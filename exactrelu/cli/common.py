@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from exactrelu.files import check_output_path, write_text_atomically
+from exactrelu.errors import InvalidInputError
+from exactrelu.files import check_output_path, write_or_keep
 from exactrelu.problem import ARCHS, LOSSES
 
 PROG = "exactrelu"
@@ -123,7 +124,16 @@ def output_path(args: argparse.Namespace) -> Path | None:
 
 
 def emit(summary: str, json_text: str, *, as_json: bool, out: Path | None) -> None:
-    """Write the JSON result to ``out`` (if any), then print the summary or the JSON."""
+    """Print the summary or the JSON, then write the JSON result to ``out`` (if any).
+
+    The result is printed first: when ``out`` cannot be written after all (it was
+    checked before the work), the JSON goes to another file and the error says where
+    (:func:`~exactrelu.files.write_or_keep`), so a finished solve is never lost.
+    """
+    print(json_text if as_json else summary, flush=True)
     if out is not None:
-        write_text_atomically(out, json_text + "\n")
-    print(json_text if as_json else summary)
+        try:
+            write_or_keep(out, json_text + "\n")
+        except InvalidInputError as exc:
+            shown = "the JSON" if as_json else "the summary"
+            raise InvalidInputError(f"{exc} ({shown} is printed above)") from None

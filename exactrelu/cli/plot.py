@@ -7,7 +7,8 @@ import argparse
 from exactrelu.errors import InvalidInputError
 
 KINDS = {
-    "time": "seconds against n per method (log-log; hollow: did not finish)",
+    "time": "seconds against n per method (log-log; hollow: stopped by the time limit or "
+    "the user; x: ended without a proof)",
     "gap": "excess loss of gd and approx over the certified optimum, against n",
     "trace": "best loss and proven bound against time during one mip solve",
     "fit": "each method's network on a 1-D or 2-D instance",

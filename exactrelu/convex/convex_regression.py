@@ -26,12 +26,15 @@ concave (a planted network with both signs, say) that is the usual outcome.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import highspy
 import numpy as np
 
 from exactrelu.convex.tangents import AffineResiduals, tangent_rows
 from exactrelu.highs.matrix import INF, SparseRows, add_rows, pass_model
 from exactrelu.highs.quiet import quiet_highs
+from exactrelu.options import Deadline
 from exactrelu.problem import Problem
 
 # Squared loss: LP rounds of the outer approximation, and when a tangent counts as tight.
@@ -45,6 +48,8 @@ def shape_constrained_bound(
     threads: int | None = None,
     stop_above: float = np.inf,
     rounds: int = OA_ROUNDS,
+    time_limit: float | None = None,
+    interrupted: Callable[[], bool] | None = None,
 ) -> float:
     """A lower bound on the loss of any convex (``sign = +1``) or concave (``-1``) function.
 
@@ -59,6 +64,12 @@ def shape_constrained_bound(
         Squared loss: stop adding tangents once the bound exceeds this value.
     rounds : int, default 20
         Squared loss: at most this many LP solves.
+    time_limit : float, optional
+        Seconds for all the LP solves together; when they run out, the value proven so
+        far is returned (an LP stopped early proves nothing of its own).
+    interrupted : callable, optional
+        Polled by HiGHS's simplex; when it returns True the LP stops, as with the time
+        limit (Ctrl-C during a solve).
 
     Returns
     -------
@@ -119,8 +130,20 @@ def shape_constrained_bound(
         )
     highs = quiet_highs(threads)
     pass_model(highs, cost, lower, upper, block)
+    deadline = Deadline(time_limit)
+    if interrupted is not None:
+
+        def check(event) -> None:
+            if interrupted():
+                event.interrupt()
+
+        highs.cbSimplexInterrupt.subscribe(check)
     value = 0.0
     for _ in range(rounds if squared else 1):
+        if deadline.expired() or (interrupted is not None and interrupted()):
+            break
+        if time_limit is not None:
+            highs.setOptionValue("time_limit", float(min(max(deadline.remaining(), 1e-3), 1e30)))
         highs.run()
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return value  # the last value proven (0 at first)

@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 
 from exactrelu.errors import InvalidInputError
+from exactrelu.files import check_output_path, replaced_atomically
 from exactrelu.formulation.loss import initial_tangent_points
 from exactrelu.formulation.model import build_formulations
 from exactrelu.problem import Problem
@@ -53,8 +54,9 @@ def export_mip(
     path = Path(path)
     if path.suffix.lower() in (".lp", ".mps"):
         path = path.with_suffix("")
-    if not path.parent.is_dir():
-        raise InvalidInputError(f"{path}: directory {path.parent} does not exist")
+    tags = [""] if problem.arch == "one-node" else [f".p{k}" for k in range(problem.width, -1, -1)]
+    # every target is checked before the models are built (which may take long)
+    targets = {tag: check_output_path(path.parent / f"{path.name}{tag}.{format}") for tag in tags}
     formulations = build_formulations(problem, squared=squared)
     if problem.loss == "squared" and squared == "tangents":
         for formulation in formulations:
@@ -67,13 +69,11 @@ def export_mip(
     try:
         for formulation in formulations:
             tag = "" if problem.arch == "one-node" else f".p{formulation.positive_units}"
-            target = path.parent / f"{path.name}{tag}.{format}"
-            try:
+            target = targets[tag]
+            with replaced_atomically(target) as temporary:
                 formulation.model.write(
-                    str(target), format=format, io_options={"symbolic_solver_labels": True}
+                    str(temporary), format=format, io_options={"symbolic_solver_labels": True}
                 )
-            except OSError as exc:
-                raise InvalidInputError(f"{target}: cannot write ({exc.strerror or exc})") from None
             written.append(target)
     finally:
         pyomo_log.setLevel(level)

@@ -41,6 +41,7 @@ network into a complete assignment of the variables (a warm start), block by blo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -306,6 +307,35 @@ def build_two_layer(
     )
 
 
+def iter_formulations(
+    problem: Problem,
+    *,
+    squared: str = "tangents",
+    cutoff_bounds: CutoffBounds | None = None,
+    order_units: bool = False,
+    convexity_cuts: bool = False,
+    shape_rows: bool = False,
+) -> Iterator[Formulation]:
+    """The formulations of :func:`build_formulations`, built one at a time.
+
+    Each is built only when the next one is asked for, so that a caller may stop
+    between sign cases (a time limit, Ctrl-C): a wide network has many, and each takes
+    a while to build.
+    """
+    if problem.arch == "one-node":
+        yield build_one_node(
+            problem,
+            squared=squared,
+            cutoff_bounds=cutoff_bounds,
+            convexity_cuts=convexity_cuts,
+        )
+        return
+    # The sign cases share one set of cuts (they depend on the samples only).
+    cuts = interpolations(problem.X) if convexity_cuts else None
+    for p in range(problem.width, -1, -1):
+        yield _build(problem, p, squared, order_units=order_units, cuts=cuts, shape_rows=shape_rows)
+
+
 def build_formulations(
     problem: Problem,
     *,
@@ -318,18 +348,13 @@ def build_formulations(
     """Every formulation needed to cover the class: one for one-node, ``width + 1`` sign cases
     (number of +1 output units 0..width) for two-layer. ``cutoff_bounds``: one-node only;
     ``order_units`` and ``shape_rows``: two-layer only (see :func:`build_two_layer`)."""
-    if problem.arch == "one-node":
-        return [
-            build_one_node(
-                problem,
-                squared=squared,
-                cutoff_bounds=cutoff_bounds,
-                convexity_cuts=convexity_cuts,
-            )
-        ]
-    # The sign cases share one set of cuts (they depend on the samples only).
-    cuts = interpolations(problem.X) if convexity_cuts else None
-    return [
-        _build(problem, p, squared, order_units=order_units, cuts=cuts, shape_rows=shape_rows)
-        for p in range(problem.width, -1, -1)
-    ]
+    return list(
+        iter_formulations(
+            problem,
+            squared=squared,
+            cutoff_bounds=cutoff_bounds,
+            order_units=order_units,
+            convexity_cuts=convexity_cuts,
+            shape_rows=shape_rows,
+        )
+    )

@@ -35,6 +35,7 @@ method whose proof does not use the box (docs/problem.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -128,6 +129,15 @@ class Standardisation:
             "target_scale": self.target_scale,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Standardisation:
+        """The standardisation recorded in a certificate's ``box``."""
+        return cls(
+            np.asarray(data["feature_offset"], float),
+            np.asarray(data["feature_scale"], float),
+            float(data["target_scale"]),
+        )
+
 
 def box_holding(network: Network | None, smallest: float) -> float:
     """The box to start from: ``smallest``, or the smallest box that holds ``network``
@@ -150,7 +160,12 @@ _STOPS = {
 
 
 def solve_auto(
-    function, problem: Problem, options: SolveOptions, **method_options: Any
+    function,
+    problem: Problem,
+    options: SolveOptions,
+    *,
+    hold: Sequence[Network] = (),
+    **method_options: Any,
 ) -> Certificate:
     """Run method ``function`` on ``problem`` with the automatic box (module docstring).
 
@@ -163,6 +178,9 @@ def solve_auto(
     options : SolveOptions
         Its ``time_limit`` covers every solve; its ``warm_start`` (a network on the data)
         is the first start, and the first box is large enough to hold it.
+    hold : sequence of networks, optional
+        Networks on the data that the first box must hold too (validation compares them
+        with the optimum, so they must be points of the class).
     """
     standard = Standardisation.of(problem)
     deadline = Deadline(options.time_limit)
@@ -170,6 +188,8 @@ def solve_auto(
     if options.warm_start is not None:
         start = standard.to_standard_units(options.warm_start)
     box = box_holding(start, FIRST_BOX)
+    for network in hold:
+        box = max(box, box_holding(standard.to_standard_units(network), FIRST_BOX))
     factor = standard.loss_scale(problem.loss)
     tried: list[dict[str, Any]] = []
     while True:
@@ -218,4 +238,5 @@ def solve_auto(
             tried=tuple(tried),
         ),
         proven_without_box=result.is_global,
+        reason=result.reason,
     )

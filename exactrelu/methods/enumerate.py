@@ -11,7 +11,7 @@ hidden unit (Arora et al., small ``n``). See docs/algorithms.md.
 from __future__ import annotations
 
 from exactrelu.certificate import Certificate, Stop, make_certificate
-from exactrelu.errors import InvalidInputError
+from exactrelu.errors import InvalidInputError, show
 from exactrelu.methods.enumerate_one_node import OneNodeEnumeration
 from exactrelu.methods.enumerate_two_layer import DEFAULT_MAX_COMBINATIONS, TwoLayerEnumeration
 from exactrelu.options import Deadline, SolveOptions
@@ -55,7 +55,7 @@ def solve_enumerate(
         or (max_combinations < 1)
     ):
         raise InvalidInputError(
-            f"max_combinations must be an integer >= 1, got {max_combinations!r}"
+            f"max_combinations must be an integer >= 1, got {show(max_combinations)}"
         )
     if not isinstance(initial_approx, bool):
         raise InvalidInputError(f"initial_approx must be True or False, got {initial_approx!r}")

@@ -67,8 +67,10 @@ class TwoLayerEnumeration(PatternSearch):
             raise InvalidInputError(
                 f"two-layer enumeration would examine {self.n_combinations} (sign count, "
                 f"activation pattern) combinations ({K} patterns per unit, width {h}), more "
-                f"than max_combinations={max_combinations}; use method 'mip', fewer samples, "
-                f"or raise max_combinations"
+                f"than max_combinations={max_combinations:g}; use method 'mip', fewer samples, "
+                "or raise the limit, an option of method enumerate in the Python API: "
+                f"exactrelu.solve(problem, method='enumerate', "
+                f"max_combinations={self.n_combinations})"
             )
         # the all-zero network with the best output bias c is also in the class
         c = best_constant(problem.y, problem.loss)

@@ -30,7 +30,7 @@ import numpy as np
 
 from exactrelu.certificate import Certificate, Stop, make_certificate
 from exactrelu.convex.gram import augmented
-from exactrelu.errors import InvalidInputError
+from exactrelu.errors import InvalidInputError, show
 from exactrelu.network.losses import best_constant, loss_gradient, per_sample_loss
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, check_in_class
 from exactrelu.options import Deadline, SolveOptions
@@ -91,7 +91,7 @@ def solve_gd(
         or not isinstance(step, (int, float))
         or not (0 < float(step) < float("inf"))
     ):
-        raise InvalidInputError(f"step must be a positive finite number, got {step!r}")
+        raise InvalidInputError(f"step must be a positive finite number, got {show(step)}")
     deadline = Deadline(options.time_limit)
     starts, sources = _starting_points(problem, options, restarts, init, deadline)
     info, finals = _descend(problem, starts, float(step), max_iter, patience, deadline)

@@ -59,6 +59,9 @@ class Incumbent:
         self.interrupted = False
         self.last_progress = 0.0
         self.polished = 0
+        # why the search stopped short, when it knows better than the status alone
+        # (the certificate's reason; see make_certificate)
+        self.reason: str | None = None
         # Searches may offer networks from several threads (sign cases solved side by side).
         self.lock = threading.Lock()
 
@@ -144,6 +147,7 @@ class Incumbent:
             abs_gap=self.options.abs_gap,
             details=details,
             proven_without_box=proven_without_box,
+            reason=self.reason,
         )
 
     def log(self, message: str) -> None:

@@ -20,15 +20,29 @@ a width-1 network with a positive output weight and output bias 0 is a one-node 
 from __future__ import annotations
 
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from exactrelu.errors import InstanceFileError, InvalidInputError, MissingDependencyError
-from exactrelu.instances import read_json_object, read_npz_arrays
-from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, network_from_dict
+from exactrelu.errors import (
+    InstanceFileError,
+    InvalidInputError,
+    MissingDependencyError,
+    one_line,
+    show,
+)
+from exactrelu.instances import check_input_file, read_json_object, read_npz_arrays
+from exactrelu.network.networks import (
+    Network,
+    OneNodeNetwork,
+    TwoLayerNetwork,
+    network_from_dict,
+    weights_array,
+)
+from exactrelu.problem import ARCHS, LOSSES
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 TORCH_SUFFIXES = (".pt", ".pth")
@@ -48,6 +62,8 @@ class LoadedNetwork:
         What the normalisation did (for instance the rescaling of output weights).
     classes : ndarray or None
         For a classifier, its two classes (``classes[0]`` ↔ label -1, ``classes[1]`` ↔ +1).
+    loss : str or None
+        The loss the network was trained for, when the file says so (a certificate).
     raw : dict
         The weights as found, with real output weights (``W``, ``b``, ``v``, ``c``), so that
         callers can check the normalised network against the original.
@@ -58,6 +74,7 @@ class LoadedNetwork:
     notes: list[str] = field(default_factory=list)
     classes: np.ndarray | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    loss: str | None = None
 
 
 def normalise(
@@ -85,10 +102,8 @@ def normalise(
     -------
     LoadedNetwork
     """
-    W = np.atleast_2d(np.asarray(W, dtype=np.float64))
-    b = np.asarray(b, dtype=np.float64).reshape(-1)
-    v = np.asarray(v, dtype=np.float64).reshape(-1)
-    c = float(c)
+    W, b = weights_array("W", W, 2), weights_array("b", b, 1)
+    v, c = weights_array("v", v, 1), float(weights_array("c", c, 0))
     raw = {"W": W, "b": b, "v": v, "c": c}
     notes: list[str] = []
     if np.any(np.abs(v) != 1.0):
@@ -163,8 +178,8 @@ def from_sklearn(mlp: Any) -> LoadedNetwork:
     if out == "logistic":
         loaded.classes = np.asarray(mlp.classes_)
         loaded.notes.append(
-            f"binary classifier: the network is its logit; class {loaded.classes[1]!r} is "
-            f"label +1, class {loaded.classes[0]!r} is -1"
+            f"binary classifier: the network is its logit; class {show(loaded.classes[1])} is "
+            f"label +1, class {show(loaded.classes[0])} is -1"
         )
     return loaded
 
@@ -250,10 +265,21 @@ def _raw_of(network: TwoLayerNetwork) -> dict[str, Any]:
 
 
 def _from_dict(data: dict[str, Any], where: str) -> LoadedNetwork:
+    loaded = _weights_from_dict(data, where)
+    if "weights" in data and data.get("loss") in LOSSES:
+        loaded.loss = data["loss"]  # a certificate: the loss it was solved for
+    return loaded
+
+
+def _weights_from_dict(data: dict[str, Any], where: str) -> LoadedNetwork:
     if "weights" in data and isinstance(data["weights"], dict):
         arch = data.get("arch")
         if arch is None:
             arch = "two-layer" if "W" in data["weights"] else "one-node"
+        if arch not in ARCHS:
+            raise InvalidInputError(
+                f"{where}: arch must be one of {', '.join(ARCHS)}; got {show(arch)}"
+            )
         weights = data["weights"]
     else:
         weights = data
@@ -274,11 +300,37 @@ def _from_dict(data: dict[str, Any], where: str) -> LoadedNetwork:
         weights["W"],
         weights["b"],
         weights["v"],
-        float(weights.get("c", 0.0)),
+        weights.get("c", 0.0),
         source="exactrelu",
         one_node_ok=False,
     )
     return loaded
+
+
+def _torch_load_message(path: Path, exc: Exception) -> str:
+    """One line for a ``.pt`` file that ``torch.load(..., weights_only=True)`` refused.
+
+    torch explains a refusal in a page of advice with terminal escape codes; the user
+    needs to know what the file holds and what to save instead.
+    """
+    text = str(exc)
+    unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if unsafe and unsafe[1].startswith("torch.nn."):
+        return (
+            f"{path}: holds a whole pickled PyTorch module ({unsafe[1].rsplit('.', 1)[-1]}), "
+            "which cannot be read without running code stored in the file; save its weights "
+            "instead, torch.save(model.state_dict(), PATH), and pass that file"
+        )
+    if unsafe:
+        return (
+            f"{path}: holds a pickled {unsafe[1]}, not a state dict of tensors; save the "
+            "network's weights with torch.save(model.state_dict(), PATH)"
+        )
+    detail = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|$)", text, re.S)
+    return (
+        f"{path}: not a PyTorch state dict readable with weights_only=True "
+        f"({one_line(detail[1] if detail else exc)})"
+    )
 
 
 def load_weights(path: str | Path, *, trust_pickle: bool = False) -> LoadedNetwork:
@@ -301,9 +353,18 @@ def load_weights(path: str | Path, *, trust_pickle: bool = False) -> LoadedNetwo
     MissingDependencyError
         A ``.pt`` file without PyTorch installed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InstanceFileError(f"{path}: no such file")
+    path = check_input_file(path)
+    try:
+        return _load_weights(path, trust_pickle)
+    except InstanceFileError:
+        raise
+    except InvalidInputError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise InvalidInputError(f"{path}: {exc}") from None  # name the file
+
+
+def _load_weights(path: Path, trust_pickle: bool) -> LoadedNetwork:
     suffix = path.suffix.lower()
     if suffix == ".json":
         return _from_dict(read_json_object(path), str(path))
@@ -318,9 +379,7 @@ def load_weights(path: str | Path, *, trust_pickle: bool = False) -> LoadedNetwo
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for bad or unsafe files
-            raise InstanceFileError(
-                f"{path}: not a PyTorch state dict readable with weights_only=True ({exc})"
-            ) from None
+            raise InstanceFileError(_torch_load_message(path, exc)) from None
         return from_torch(state)
     if suffix in PICKLE_SUFFIXES:
         if not trust_pickle:
@@ -337,7 +396,7 @@ def load_weights(path: str | Path, *, trust_pickle: bool = False) -> LoadedNetwo
                 with path.open("rb") as handle:
                     obj = pickle.load(handle)  # the user passed trust_pickle
         except Exception as exc:
-            raise InstanceFileError(f"{path}: cannot unpickle ({exc})") from None
+            raise InstanceFileError(f"{path}: cannot unpickle ({one_line(exc)})") from None
         return as_network(obj)
     raise InstanceFileError(
         f"{path}: unknown weights file type {suffix!r}; use .json, .npz, .pt/.pth or "

@@ -19,6 +19,37 @@ import numpy as np
 
 from exactrelu.errors import InvalidInputError
 from exactrelu.network.losses import total_loss
+from exactrelu.problem import real_array
+
+
+def weights_array(name: str, value: Any, ndim: int) -> np.ndarray:
+    """Network weights ``name`` as a finite float64 array of ``ndim`` dimensions.
+
+    Weights come from files as often as from code: text, lists of unequal length,
+    complex or non-finite values each get a message naming the weights, not numpy's.
+    """
+    array = real_array(f"weight array {name}", value)
+    if ndim == 0:
+        if array.size != 1:
+            raise InvalidInputError(
+                f"weight array {name} must be one number, got shape {array.shape}"
+            )
+        array = array.reshape(())
+    elif ndim == 1:
+        if array.ndim > 1 and array.size != max(array.shape):
+            raise InvalidInputError(
+                f"weight array {name} must be a vector, got shape {array.shape}"
+            )
+        array = array.reshape(-1)
+    else:
+        array = np.atleast_2d(array)
+        if array.ndim != 2:
+            raise InvalidInputError(
+                f"weight array {name} must be a matrix, got shape {array.shape}"
+            )
+    if not np.all(np.isfinite(array)):
+        raise InvalidInputError(f"weight array {name} must be finite")
+    return array
 
 
 def _as_matrix(X: Any) -> np.ndarray:
@@ -95,10 +126,8 @@ class OneNodeNetwork(_Network):
     arch: ClassVar[str] = "one-node"
 
     def __post_init__(self) -> None:
-        self.w = np.asarray(self.w, dtype=np.float64).reshape(-1)
-        self.b = float(self.b)
-        if not (np.all(np.isfinite(self.w)) and np.isfinite(self.b)):
-            raise InvalidInputError("network weights must be finite")
+        self.w = weights_array("w", self.w, 1)
+        self.b = float(weights_array("b", self.b, 0))
 
     @property
     def hidden_weights(self) -> tuple[np.ndarray, np.ndarray]:
@@ -138,18 +167,16 @@ class TwoLayerNetwork(_Network):
     arch: ClassVar[str] = "two-layer"
 
     def __post_init__(self) -> None:
-        self.W = np.atleast_2d(np.asarray(self.W, dtype=np.float64))
+        self.W = weights_array("W", self.W, 2)
         h = self.W.shape[0]
-        self.b = np.asarray(self.b, dtype=np.float64).reshape(-1)
-        self.v = np.asarray(self.v, dtype=np.float64).reshape(-1)
-        self.c = float(self.c)
+        self.b = weights_array("b", self.b, 1)
+        self.v = weights_array("v", self.v, 1)
+        self.c = float(weights_array("c", self.c, 0))
         if self.b.shape != (h,) or self.v.shape != (h,):
             raise InvalidInputError(
                 f"two-layer weights disagree: W has {h} rows, b has {self.b.size} entries, "
                 f"v has {self.v.size}"
             )
-        if not all(np.all(np.isfinite(a)) for a in (self.W, self.b, self.v, self.c)):
-            raise InvalidInputError("network weights must be finite")
         if np.any(np.abs(self.v) != 1.0):
             raise InvalidInputError(
                 "output weights v must be exactly -1 or +1; "
@@ -165,9 +192,8 @@ class TwoLayerNetwork(_Network):
         ``v_j = 0`` contributes nothing and becomes ``W_j = 0, b_j = 0, v_j = +1``.
         Predictions are preserved up to float rounding.
         """
-        W = np.atleast_2d(np.asarray(W, dtype=np.float64))
-        b = np.asarray(b, dtype=np.float64).reshape(-1)
-        v = np.asarray(v, dtype=np.float64).reshape(-1)
+        W, b = weights_array("W", W, 2), weights_array("b", b, 1)
+        v, c = weights_array("v", v, 1), float(weights_array("c", c, 0))
         if b.shape[0] != W.shape[0] or v.shape[0] != W.shape[0]:
             raise InvalidInputError(
                 f"two-layer weights disagree: W has {W.shape[0]} rows, b has {b.size} entries, "
@@ -195,11 +221,9 @@ def network_from_dict(arch: str, weights: dict[str, Any]) -> Network:
     """Rebuild a network from the ``weights`` of a certificate (see ``to_dict``)."""
     try:
         if arch == "one-node":
-            return OneNodeNetwork(np.asarray(weights["w"], float), float(weights.get("b", 0.0)))
+            return OneNodeNetwork(weights["w"], weights.get("b", 0.0))
         if arch == "two-layer":
-            return TwoLayerNetwork(
-                weights["W"], weights["b"], weights["v"], float(weights.get("c", 0.0))
-            )
+            return TwoLayerNetwork(weights["W"], weights["b"], weights["v"], weights.get("c", 0.0))
     except KeyError as exc:
         raise InvalidInputError(f"{arch} weights lack the entry {exc.args[0]!r}") from None
     raise InvalidInputError(f"arch must be one-node or two-layer, got {arch!r}")

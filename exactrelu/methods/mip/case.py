@@ -248,7 +248,14 @@ class SignCase:
         if problem.arch != "two-layer" or positive not in (0, problem.width):
             return False
         sign = 1.0 if positive == problem.width else -1.0
-        value = shape_constrained_bound(problem, sign, self.search.options.threads)
+        search = self.search
+        value = shape_constrained_bound(
+            problem,
+            sign,
+            search.options.threads,
+            time_limit=search.deadline.remaining(),
+            interrupted=lambda: search.interrupted,
+        )
         # HiGHS solves it to its own tolerances: keep a safety margin below its value
         margin = self.search.settings.shape_margin
         self.shape_bound = value * (1 - margin) - margin
@@ -363,4 +370,17 @@ class SignCase:
             end = StageEnd.TIME_LIMIT
         else:
             end = StageEnd.ERROR
+            search.reason = (
+                f"HiGHS ended the MILP of {self.name()} with model status "
+                f"'{highs.modelStatusToString(status)}'; the network is the best one found "
+                "and the bound what was proven before; this is usually numerical: rescale "
+                "the data (features and targets of magnitude about 1) or try --method enumerate"
+            )
         return end, network
+
+    def name(self) -> str:
+        """How messages name this case."""
+        f = self.formulation
+        if f.problem.arch == "one-node":
+            return "the one-node model"
+        return f"the sign case with {f.positive_units} output weights +1"

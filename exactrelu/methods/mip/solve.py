@@ -12,7 +12,7 @@ from exactrelu.certificate import Certificate, Stop
 from exactrelu.errors import InvalidInputError
 from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.formulation.loss import initial_tangent_points
-from exactrelu.formulation.model import build_formulations
+from exactrelu.formulation.model import iter_formulations
 from exactrelu.methods.bnb import prove_without_box
 from exactrelu.methods.heuristics import heuristic_start
 from exactrelu.methods.mip.case import SignCase
@@ -75,13 +75,19 @@ def solve_mip(
             stop = end.stop()
         elif presolve and problem.arch == "two-layer":
             stop, presolved = presolve_two_layer(search)
+        unbuilt = 0
         if not presolved.get("closed"):
-            cases = _build_cases(search, cutoff_bounds)
+            cases, stop = _build_cases(search, cutoff_bounds)
+            unbuilt = (problem.width + 1 if problem.arch == "two-layer" else 1) - len(cases)
         build_seconds = search.deadline.elapsed()
         stop, side_by_side = _solve_cases(cases, search, stop)
         global_ = stop is None and _proven_without_box(search, presolved)
         search.report(search.bound(), "finished", force=True, only_if_started=True)
+    if search.reason is None and stop in (Stop.TIME_LIMIT, Stop.INTERRUPTED):
+        search.reason = _open_cases_reason(search, cases, stop)
     details = _details(search, cases, presolved, build_seconds, side_by_side)
+    if unbuilt:
+        details["cases_not_built"] = unbuilt  # stopped while building: they prove nothing
     return search.certificate(
         search.bound(), stop or Stop.FINISHED, "mip", details, proven_without_box=global_
     )
@@ -103,14 +109,22 @@ def _proven_without_box(search: SearchState, presolved: dict[str, Any]) -> bool:
     return bool(presolved.get("proven_without_box"))
 
 
-def _build_cases(search: SearchState, cutoff_bounds: CutoffBounds | None) -> list[SignCase]:
-    """The sign cases' MILPs, loaded into HiGHS, with their first tangents."""
+def _build_cases(
+    search: SearchState, cutoff_bounds: CutoffBounds | None
+) -> tuple[list[SignCase], Stop | None]:
+    """The sign cases' MILPs, loaded into HiGHS, with their first tangents.
+
+    Built one case at a time, checking the time limit and Ctrl-C between cases (a wide
+    network has many, each taking a while), with a progress line saying which case is
+    being built. Returns the cases built and the reason to stop (None: all were built).
+    A case not built proves nothing, so its bound stays 0 until it is.
+    """
     problem, settings = search.problem, search.settings
     squared = problem.loss == "squared"
-    # Convexity cuts pay for absolute and hinge loss, not for squared loss.
-    formulations = build_formulations(
-        problem, cutoff_bounds=cutoff_bounds, convexity_cuts=not squared
-    )
+    total = problem.width + 1 if problem.arch == "two-layer" else 1
+    for key in range(total):
+        search.lower_bounds[key] = 0.0
+    radius = None  # of the residual segments, when they are added
     if (
         squared
         and problem.arch == "two-layer"
@@ -119,17 +133,67 @@ def _build_cases(search: SearchState, cutoff_bounds: CutoffBounds | None) -> lis
     ):
         # (1 + 1e-9): the incumbent's own residuals, |r_i| <= √loss, stay inside
         radius = math.sqrt(search.best_loss) * (1 + 1e-9) + 1e-12
-        for formulation in formulations:
+    points = initial_tangent_points(problem) if squared else []
+    cases: list[SignCase] = []
+    stop = search.stop_reason()
+    # Convexity cuts pay for absolute and hinge loss, not for squared loss.
+    formulations = iter_formulations(
+        problem, cutoff_bounds=cutoff_bounds, convexity_cuts=not squared
+    )
+    while stop is None and len(cases) < total:
+        search.progress(lambda: _building_note(problem, len(cases), total))
+        formulation = next(formulations)
+        if radius is not None:
             formulation.add_residual_segments(radius, settings.residual_segment_steps)
-    cases = [SignCase(k, f, search) for k, f in enumerate(formulations)]
-    search.case_of = {case.key: case for case in cases}
-    search.shape_pruned = sum(case.prune_by_shape() for case in cases)
-    if squared:
-        points = initial_tangent_points(problem)
-        for case in cases:
-            for point in points:
-                case.add_tangents(point)
-    return cases
+        case = SignCase(len(cases), formulation, search)
+        cases.append(case)
+        search.case_of[case.key] = case
+        search.shape_pruned += case.prune_by_shape()
+        for point in points:
+            case.add_tangents(point)
+        stop = search.stop_reason()
+    if stop is not None and len(cases) < total:
+        what = "the time limit ran out" if stop is Stop.TIME_LIMIT else "interrupted"
+        search.reason = (
+            f"{what} while the MILPs were being built ({len(cases)} of {total} sign cases "
+            "built, none solved), so the bound proves nothing yet; "
+            + (
+                "raise --time-limit, or choose a smaller --width (each unit adds a sign "
+                "case and a binary per sample)"
+                if stop is Stop.TIME_LIMIT
+                else "run it again and let it finish"
+            )
+        )
+    return cases, stop
+
+
+def _building_note(problem: Problem, built: int, total: int) -> str:
+    """The progress line's note while the MILPs are built."""
+    if problem.arch == "one-node":
+        return "(building the MILP)"
+    positive = problem.width - built
+    return (
+        f"(building the MILPs: sign case {built + 1} of {total}, {positive} output weights "
+        f"+1, {problem.width * problem.n} binaries at most)"
+    )
+
+
+def _open_cases_reason(search: SearchState, cases: list[SignCase], stop: Stop) -> str | None:
+    """The certificate's reason for a two-layer solve stopped with sign cases still open."""
+    if search.problem.arch != "two-layer" or not cases:
+        return None
+    open_cases = [c for c in cases if not c.closed]
+    if not open_cases:
+        return None
+    what = "the time limit ran out" if stop is Stop.TIME_LIMIT else "stopped by Ctrl-C or SIGTERM"
+    weakest = min(open_cases, key=lambda c: search.lower_bounds[c.key])
+    listed = ", ".join(str(c.formulation.positive_units) for c in open_cases)
+    advice = "raise --time-limit to go on" if stop is Stop.TIME_LIMIT else "run it again to go on"
+    return (
+        f"{what} with {len(open_cases)} of {len(cases)} sign cases open (by +1 output "
+        f"weights: {listed}); the bound is the smallest case bound, here that of "
+        f"{weakest.name()} (details.case_summary has each); {advice}"
+    )
 
 
 def _solve_cases(
