@@ -41,10 +41,12 @@ def _text(text: str, suffix: str = ".csv"):
     return _writer(suffix, lambda target: target.write_text(text))
 
 
-def _npz(**arrays):
+def _npz(sidecar=None, **arrays):
     def make(path):
         target = path.with_suffix(".npz")
         np.savez(target, **arrays)
+        if sidecar is not None:
+            target.with_suffix(".json").write_text(json.dumps(sidecar))
         return target
 
     return make
@@ -94,7 +96,8 @@ BAD_INSTANCES = {
     "npz text": _npz(X=np.array([["a", "b"]] * 6), y=Y_GOOD),
     "npz object": lambda p: _object_npz(p),
     "npz empty": _npz(X=np.zeros((0, 2)), y=np.zeros(0)),
-    "npz huge": _npz(X=X_GOOD, y=Y_GOOD * 1e12),
+    # a fixed box in the data's units: the MIP's coefficients would be far too large
+    "npz huge, fixed box": _npz(sidecar={"B": 2.0}, X=X_GOOD, y=Y_GOOD * 1e12),
     "wrong extension": _text("x1,y\n1,2\n", ".txt"),
     "no extension": _text("x1,y\n1,2\n", ""),
     "directory npz": _directory(".npz"),
@@ -183,6 +186,19 @@ def test_solve_refuses_a_malformed_instance(tmp_path, out_dir, capsys, name):
     argv = ["solve", path, "--quiet", "--time-limit", "5", "--out", out_dir / "c.json"]
     line = check_refused(argv, out_dir, capsys)
     assert path.name in line  # the message names the file
+
+
+def test_huge_values_are_solved_in_standardised_units(tmp_path, capsys):
+    # The automatic box (the default) solves standardised data: values near 1e12 are as
+    # good as any, and the certified loss scales with the target's units.
+    losses = {}
+    for scale in (1.0, 1e12):
+        path = _npz(X=X_GOOD, y=Y_GOOD * scale)(tmp_path / f"scale{scale:g}")
+        code = main(["solve", str(path), "--quiet", "--json"])
+        cert = json.loads(capsys.readouterr().out)
+        assert code == 0 and cert["status"] == "optimal", cert.get("reason")
+        losses[scale] = cert["objective"] / scale**2
+    assert losses[1e12] == pytest.approx(losses[1.0], rel=1e-6, abs=1e-12)
 
 
 @pytest.mark.parametrize("name", list(BAD_INSTANCES))
