@@ -259,7 +259,8 @@ def make_certificate(
     else:
         status = Status(stop.value)
     if box is None:
-        box = BoxReport(problem.weight_bound, network.on_box(problem.weight_bound))
+        radius = problem.box_radius
+        box = BoxReport(radius, network.on_box(radius))
     if status is Status.OPTIMAL:
         reason = None
     elif status is Status.NOT_PROVEN:

@@ -30,6 +30,31 @@ def assert_certifies(cert, best) -> None:
 # ----------------------------------------------------------------------------------------
 
 
+def standardised(X, y, arch, loss):
+    """Features centred and scaled to unit variance, targets scaled (docs/problem.md),
+    recomputed with plain numpy; returns ``(Xs, ys, target_scale)``."""
+    scale = X.std(axis=0)
+    Xs = (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    if loss == "hinge":
+        sy = 1.0
+    elif arch == "two-layer":
+        sy = y.std()
+    else:
+        sy = np.sqrt(np.mean(y**2))
+    return Xs, y / sy, sy
+
+
+def brute_force_in_auto_box(X, y, cert, *, arch="one-node", width=1, loss="squared"):
+    """The oracle's optimum over the certificate's final automatic box: brute force on the
+    standardised data, its loss and bound brought back to the units of ``y``."""
+    Xs, ys, sy = standardised(X, y, arch, loss)
+    oracle = brute_force(Xs, ys, arch=arch, width=width, loss=loss, B=cert.weight_bound)
+    factor = sy**2 if loss == "squared" else sy
+    oracle.loss *= factor
+    oracle.lower *= factor
+    return oracle
+
+
 def planted_one_node(seed: int, n: int, d: int, noise: float = 0.1, decimals: int | None = None):
     """``y = max(0, w·x + b) + noise``, with ``w`` in [-1, 1]^d and ``b`` in [-0.5, 0.5]."""
     rng = np.random.default_rng(seed)

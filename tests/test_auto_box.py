@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 import pytest
-from helpers import assert_certifies
+from helpers import assert_certifies, brute_force_in_auto_box, standardised
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import brute_force
@@ -19,19 +19,6 @@ from oracle import brute_force
 from exactrelu import Problem, solve
 
 UNBOXED = 1e3  # a box no optimum of these tiny instances comes near
-
-
-def _standardised(X, y, arch, loss):
-    """Features centred and scaled to unit variance, targets scaled (docs/problem.md)."""
-    scale = X.std(axis=0)
-    Xs = (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    if loss == "hinge":
-        sy = 1.0
-    elif arch == "two-layer":
-        sy = y.std()
-    else:
-        sy = np.sqrt(np.mean(y**2))
-    return Xs, y / sy, sy
 
 
 def _instance(seed, n, d, loss, arch="one-node", steep=1.0):
@@ -54,11 +41,7 @@ def test_auto_box_is_the_optimum_of_its_final_box(loss, arch, width, n):
     X, y = _instance(3, n, 2, loss, arch)
     cert = solve(Problem(X, y, arch=arch, width=width, loss=loss))
     assert cert.box["rule"] == "auto" and cert.box["units"] == "standardised"
-    Xs, ys, sy = _standardised(X, y, arch, loss)
-    oracle = brute_force(Xs, ys, arch=arch, width=width, loss=loss, B=cert.weight_bound)
-    factor = sy**2 if loss == "squared" else sy
-    oracle.loss *= factor
-    oracle.lower *= factor
+    oracle = brute_force_in_auto_box(X, y, cert, arch=arch, width=width, loss=loss)
     assert_certifies(cert, oracle)
     # the boxes tried grow by a constant factor, the last one is the certificate's
     sizes = [t["weight_bound"] for t in cert.box["tried"]]
@@ -79,7 +62,7 @@ def test_the_box_grows_while_the_optimum_touches_it():
     # each larger box does at least as well (it holds the smaller box's optimum)
     losses = [t["objective"] for t in tried]
     assert all(b <= a * (1 + 1e-6) + 1e-9 for a, b in itertools.pairwise(losses))
-    Xs, ys, sy = _standardised(X, y, "one-node", "squared")
+    Xs, ys, sy = standardised(X, y, "one-node", "squared")
     unboxed = brute_force(Xs, ys, B=UNBOXED)
     assert cert.objective == pytest.approx(unboxed.loss * sy**2, rel=1e-6, abs=1e-9)
     assert "grew" in cert.summary()

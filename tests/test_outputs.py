@@ -178,7 +178,7 @@ def test_a_solve_whose_out_fails_afterwards_is_printed_and_kept(
     if as_json:
         assert json.loads(stdout) == certificate
     else:
-        assert stdout.startswith("status ") and f"{certificate['objective']:.10g}" in stdout
+        assert stdout.startswith("class ") and f"{certificate['objective']:.10g}" in stdout
 
 
 @pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib not installed")

@@ -56,8 +56,8 @@ def test_a_heuristic_says_it_proves_nothing(capsys, write_instance):
     path = write_instance("inst.csv", problem.X, problem.y)
     assert main(["solve", str(path), "--method", "gd", "--quiet"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "status     feasible"
-    assert lines[1].startswith("reason     method gd is a heuristic")
+    assert lines[1] == "status     feasible"
+    assert lines[2].startswith("reason     method gd is a heuristic")
 
 
 def test_time_limit_names_the_open_sign_cases():
@@ -84,13 +84,13 @@ def test_time_limit_names_the_open_sign_cases():
     ],
 )
 def test_every_other_status_has_a_reason(stop, status, words):
-    problem = Problem(*planted_one_node(2, 6, 2))
+    problem = Problem(*planted_one_node(2, 6, 2), weight_bound=2.0)
     network = OneNodeNetwork(np.array([0.3, -0.2]), 0.1)
     # a bound far below the network's loss: the gap cannot be closed
     cert = make_certificate(problem, network, bound=0.0, stop=stop, seconds=1.0, method="mip")
     assert cert.status == status
     assert words in cert.reason
-    assert cert.summary().splitlines()[1] == f"reason     {cert.reason}"
+    assert cert.summary().splitlines()[2] == f"reason     {cert.reason}"
     # the method's own account replaces the general one (not_proven keeps both)
     own = make_certificate(
         problem, network, bound=0.0, stop=stop, seconds=1.0, method="mip", reason="because"
@@ -184,9 +184,9 @@ def test_targets_too_large_are_refused_with_the_row(scale, write_instance, capsy
     y = y * scale
     row = int(np.argmax(np.abs(y)))
     with pytest.raises(InvalidInputError, match=rf"y reaches .* \(row {row + 1}\).*rescale y"):
-        Problem(X, y)
+        Problem(X, y, weight_bound=2.0)
     path = write_instance("big.npz", X, y)
-    code = main(["solve", str(path), "--quiet"])
+    code = main(["solve", str(path), "--weight-bound", "2", "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.splitlines()) == 1 and "rescale y" in err
 
@@ -194,7 +194,7 @@ def test_targets_too_large_are_refused_with_the_row(scale, write_instance, capsy
 def test_features_too_large_are_refused_through_the_big_m():
     X, y = planted_one_node(5, 10, 2)
     with pytest.raises(InvalidInputError, match=r"big-M values .* \(row \d+, B = 2\).*rescale X"):
-        Problem(X * 1e12, y)
+        Problem(X * 1e12, y, weight_bound=2.0)
     # the same features with a box small enough keep the big-M values in range
     scale = MAX_MAGNITUDE / 10 / np.abs(X).sum(axis=1).max()
     Problem(X * scale, y, weight_bound=1.0)

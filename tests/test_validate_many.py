@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import brute_force_in_auto_box
 from oracle import brute_force
 
 import exactrelu
@@ -22,6 +23,7 @@ from exactrelu.network.networks import TwoLayerNetwork
 from exactrelu.validation import containing_weight_bound, validate, validate_many
 
 solve_module = importlib.import_module("exactrelu.solve")
+validation_module = importlib.import_module("exactrelu.validation")
 
 
 def data(seed=0, n=6, d=2):
@@ -47,25 +49,33 @@ def networks(count=4, seed=1):
 
 @pytest.fixture
 def count_solves(monkeypatch):
+    """The warm start of each exact solve, through either door: ``exactrelu.solve`` (a
+    fixed box) or the automatic box's search (which also takes the networks to hold)."""
     calls = []
-    real = solve_module.solve
+    real_solve, real_auto = solve_module.solve, validation_module.solve_auto
 
     def counted(*args, **kwargs):
         calls.append(kwargs.get("warm_start"))
-        return real(*args, **kwargs)
+        return real_solve(*args, **kwargs)
+
+    def counted_auto(method, problem, options, **kwargs):
+        calls.append(options.warm_start)
+        return real_auto(method, problem, options, **kwargs)
 
     monkeypatch.setattr(solve_module, "solve", counted)
+    monkeypatch.setattr(validation_module, "solve_auto", counted_auto)
     return calls
 
 
 def test_one_solve_for_all_over_the_box_that_holds_them(count_solves):
     X, y = data()
     nets = networks()
-    batch = validate_many(X, y, nets, time_limit=60)
+    batch = validate_many(X, y, nets, weight_bound=1.0, time_limit=60)
     assert len(count_solves) == 1
     # the box holds every network: the largest of the boxes each would need
     normalised = [TwoLayerNetwork.from_real_output(**w) for w in nets]
-    box = max(containing_weight_bound(net)[0] for net in normalised)
+    box = max(containing_weight_bound(net, 1.0)[0] for net in normalised)
+    assert box > 1.0 and all(report.box_grown for report in batch.reports)
     assert all(report.weight_bound == box for report in batch.reports)
     # the optimum over that box, by the brute force
     best = brute_force(X, y, arch="two-layer", width=2, B=box)
@@ -83,10 +93,30 @@ def test_one_solve_for_all_over_the_box_that_holds_them(count_solves):
     assert [r.label for r in batch.reports] == [f"network {k}" for k in range(1, 5)]
 
 
+def test_under_the_automatic_box_one_solve_holds_them_all(count_solves):
+    X, y = data(seed=15)
+    nets = networks(seed=16)
+    batch = validate_many(X, y, nets, time_limit=60)
+    assert len(count_solves) == 1
+    cert = batch.certificate
+    assert cert.status == "optimal" and cert.box["units"] == "standardised"
+    # every network's hidden weights, in the standardised units of the box, lie in it
+    Xs_scale, sy = X.std(axis=0), y.std()
+    for raw in nets:
+        in_units = np.abs(np.asarray(raw["W"]) * np.asarray(raw["v"])[:, None] * Xs_scale / sy)
+        assert in_units.max() <= cert.weight_bound
+    best = brute_force_in_auto_box(X, y, cert, arch="two-layer", width=2)
+    for raw, report in zip(nets, batch.reports, strict=True):
+        loss = float(np.sum((y - raw_predict(raw, X)) ** 2))
+        assert report.network_loss == pytest.approx(loss, rel=1e-10, abs=1e-12)
+        assert report.optimum == pytest.approx(best.loss, rel=1e-6, abs=1e-9)
+        assert report.optimum <= report.network_loss
+
+
 def test_each_report_agrees_with_a_validation_of_its_own(count_solves):
     X, y = data(seed=2)
     nets = networks(3, seed=3)
-    batch = validate_many(X, y, nets)
+    batch = validate_many(X, y, nets, weight_bound=2.0)
     box = batch.reports[0].weight_bound
     for raw, report in zip(nets, batch.reports, strict=True):
         alone = validate(X, y, raw, weight_bound=box)
@@ -209,7 +239,7 @@ def test_the_measured_use_ten_sklearn_seeds_one_solve(tmp_path, count_solves):
         warnings.simplefilter("ignore", ConvergenceWarning)
         for seed in range(10):
             mlps.append(MLPRegressor(hidden_layer_sizes=(2,), random_state=seed).fit(X, y))
-    batch = validate_many(X, y, mlps, time_limit=60)
+    batch = validate_many(X, y, mlps, weight_bound=2.0, time_limit=60)
     assert len(count_solves) == 1 and len(batch.reports) == 10
     for mlp, report in zip(mlps, batch.reports, strict=True):
         assert report.network_loss == pytest.approx(np.sum((y - mlp.predict(X)) ** 2), rel=1e-9)
