@@ -26,6 +26,8 @@ computation (the leading axis of every array is the restart).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from exactrelu.certificate import Certificate, Stop, make_certificate
@@ -34,7 +36,7 @@ from exactrelu.errors import InvalidInputError
 from exactrelu.network.losses import best_constant, loss_gradient, per_sample_loss
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, check_in_class
 from exactrelu.options import Deadline, SolveOptions
-from exactrelu.problem import Problem, check_int
+from exactrelu.problem import Problem, check_int, check_positive
 
 DEFAULT_RESTARTS = 10
 DEFAULT_MAX_ITER = 2000
@@ -189,9 +191,127 @@ def _one_node_problem(problem: Problem) -> Problem:
     )
 
 
+@dataclass
+class Descent:
+    """What :func:`descend` did from each starting point, in the order of the starts.
+
+    Attributes
+    ----------
+    networks : list of OneNodeNetwork or TwoLayerNetwork
+        The best iterate of each start (a network of the class: inside the box).
+    losses : ndarray of shape (R,)
+        Their losses (sum over samples).
+    iterations : ndarray of int, shape (R,)
+        Gradient steps each start took before it stopped.
+    stalled : ndarray of bool, shape (R,)
+        The start stopped because its best loss stopped improving (``patience``), not
+        because ``max_iter`` or the deadline ran out.
+    timed_out : bool
+        The deadline stopped the descent.
+    """
+
+    networks: list[Network]
+    losses: np.ndarray
+    iterations: np.ndarray
+    stalled: np.ndarray
+    timed_out: bool
+
+
+def descend(
+    problem: Problem,
+    Theta: np.ndarray,
+    v: np.ndarray,
+    c: np.ndarray,
+    *,
+    max_iter: int = DEFAULT_MAX_ITER,
+    patience: int = DEFAULT_PATIENCE,
+    lr: float | None = None,
+    step: float = DEFAULT_STEP,
+    deadline: Deadline | None = None,
+) -> Descent:
+    """Projected (sub)gradient descent from given starting points (the steps of ``gd``).
+
+    Each start runs exactly as it would alone: the starts only share the arrays, so a
+    start's result does not depend on which other starts run beside it.
+
+    Parameters
+    ----------
+    problem : Problem
+        The class trained (its width is the width of the starts).
+    Theta : ndarray of shape (R, width, D)
+        Hidden weights and (when ``problem.bias``) biases, ``D = d + 1`` or ``d``;
+        clipped into the box before the first step.
+    v : ndarray of shape (R, width)
+        Output signs (±1; one-node: ones). Fixed during the descent.
+    c : ndarray of shape (R,)
+        Output biases (trained for two-layer networks; one-node: zeros).
+    max_iter : int, default 2000
+        Gradient steps per start at most.
+    patience : int, default 200
+        Steps without a relative improvement ``1e-10`` of the best loss after which a
+        start stops.
+    lr : float, optional
+        Squared loss: the constant step (default ``1/L``, module docstring). Absolute
+        and hinge loss: the first step length (default ``step·B``), decaying as
+        ``1/√(t + 1)``.
+    step : float, default 0.5
+        Absolute and hinge loss without ``lr``: the first step length, times ``B``.
+    deadline : Deadline, optional
+        Stops every start (each keeps its best iterate so far).
+
+    Returns
+    -------
+    Descent
+    """
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    patience = check_int("patience", patience, minimum=1)
+    B = problem.weight_bound
+    if lr is not None:
+        lr = check_positive("learning rate", lr)
+    starts = (np.clip(np.asarray(Theta, float), -B, B), np.asarray(v, float), np.asarray(c, float))
+    state = _run(problem, starts, step, max_iter, patience, deadline or Deadline(None), lr)
+    best_loss, best_Theta, best_c, v_final, stopped_at, stalled, timed_out = state
+    networks = [
+        _network(best_Theta[k], v_final[k], float(best_c[k]), problem)
+        for k in range(len(best_loss))
+    ]
+    return Descent(networks, best_loss, stopped_at, stalled, timed_out)
+
+
 def _descend(
     problem: Problem, starts, step: float, max_iter: int, patience: int, deadline: Deadline
 ):
+    best_loss, best_Theta, best_c, v, stopped_at, _, timed_out = _run(
+        problem, starts, step, max_iter, patience, deadline
+    )
+    # best first; a stable sort puts the first best restart first, as argmin would
+    order = np.argsort(best_loss, kind="stable")
+    finals = [_network(best_Theta[k], v[k], float(best_c[k]), problem) for k in order]
+    r = int(order[0])
+    Xt = augmented(problem)
+    Zb = np.einsum("nd,rhd->rnh", Xt, best_Theta)
+    dead_restarts = int(np.sum(~(Zb > 0).any(axis=1).any(axis=1)))
+    info = {
+        "iterations": int(stopped_at.max()),
+        "best_restart": r,
+        "restart_losses": [float(x) for x in best_loss],
+        "dead_units": finals[0].dead_units(problem.X),
+        "dead_restarts": dead_restarts,
+        "timed_out": timed_out,
+    }
+    return info, finals
+
+
+def _run(
+    problem: Problem,
+    starts,
+    step: float,
+    max_iter: int,
+    patience: int,
+    deadline: Deadline,
+    lr: float | None = None,
+):
+    """The descent itself: every start in lockstep, each stopping on its own."""
     Theta, v, c = (a.copy() for a in starts)
     Xt = augmented(problem)
     y = problem.y
@@ -201,12 +321,16 @@ def _descend(
     R, h, _ = Theta.shape
     two = problem.arch == "two-layer"
     if loss == "squared":
-        lam = float(np.linalg.eigvalsh(Xt.T @ Xt / n)[-1])
-        lr = 1.0 / (2.0 * (h * lam + 1.0))
+        if lr is None:
+            lam = float(np.linalg.eigvalsh(Xt.T @ Xt / n)[-1])
+            lr = 1.0 / (2.0 * (h * lam + 1.0))
+    elif lr is not None:
+        step = lr / B  # the first subgradient step is step·B
     best_loss = np.full(R, np.inf)
     best_Theta, best_c = Theta.copy(), c.copy()
     last_gain = np.zeros(R, dtype=int)
     running = np.ones(R, dtype=bool)
+    stopped_at = np.zeros(R, dtype=int)
     timed_out = False
     it = 0
     for it in range(max_iter + 1):
@@ -220,6 +344,7 @@ def _descend(
         best_loss = np.where(improved, L, best_loss)
         best_Theta[improved] = Theta[improved]
         best_c[improved] = c[improved]
+        stopped_at = np.where(running, it, stopped_at)
         running &= last_gain < patience
         if it == max_iter or not running.any():
             break
@@ -240,21 +365,9 @@ def _descend(
         run = running[:, None, None]
         Theta = np.where(run, np.clip(Theta - dT, -B, B), Theta)
         c = np.where(running, c - dc, c)
-    # best first; a stable sort puts the first best restart first, as argmin would
-    order = np.argsort(best_loss, kind="stable")
-    finals = [_network(best_Theta[k], v[k], float(best_c[k]), problem) for k in order]
-    r = int(order[0])
-    Zb = np.einsum("nd,rhd->rnh", Xt, best_Theta)
-    dead_restarts = int(np.sum(~(Zb > 0).any(axis=1).any(axis=1)))
-    info = {
-        "iterations": it,
-        "best_restart": r,
-        "restart_losses": [float(x) for x in best_loss],
-        "dead_units": finals[0].dead_units(problem.X),
-        "dead_restarts": dead_restarts,
-        "timed_out": timed_out,
-    }
-    return info, finals
+    # a start that stopped by patience stalled; the others ran out of steps or time
+    stalled = last_gain >= patience
+    return best_loss, best_Theta, best_c, v, stopped_at, stalled, timed_out
 
 
 def _network(Theta: np.ndarray, v: np.ndarray, c: float, problem: Problem) -> Network:
