@@ -22,8 +22,9 @@ A run with loss ``L`` has
     gap = (L - U*) / U*        at least this far above the optimum,
     gap_upper = (L - LB) / LB  at most this far above it (proven),
 
-equal (to the certificate's tolerance) when the certificate is ``optimal``. When the
-optimum is near 0 (below ``NEAR_ZERO`` times the loss of the zero network, a
+equal (to the certificate's tolerance) when the certificate is ``optimal``;
+``gap_upper`` is undefined (None) when the bound is 0 but the best loss is not (a
+time-limited two-layer solve often proves nothing yet). When the optimum is near 0 (below ``NEAR_ZERO`` times the loss of the zero network, a
 realisable instance) the relative gaps are measured against that floor instead of
 ``U*`` and the absolute ``excess = L - U*`` says the rest.
 
@@ -210,9 +211,16 @@ class LandscapeReport:
         return self._relative(run.loss - self.best_loss, self.best_loss)
 
     def gap_upper(self, run: LandscapeRun) -> float | None:
-        """``(L - LB) / LB``: the run is at most this far above the optimum (proven)."""
+        """``(L - LB) / LB``: the run is at most this far above the optimum (proven).
+
+        None without a bound, and when the bound is below :attr:`floor` while the best
+        loss is not (a bound of 0 proves no relative gap; a time-limited two-layer solve
+        often has one).
+        """
         bound = self.bound
-        return None if bound is None else self._relative(run.loss - bound, bound)
+        if bound is None or (bound < self.floor and not self.near_zero):
+            return None
+        return self._relative(run.loss - bound, bound)
 
     def below_bound(self) -> list[LandscapeRun]:
         """In-class runs below the certificate's bound beyond its tolerance (a contradiction)."""
