@@ -24,9 +24,10 @@ A run with loss ``L`` has
 
 equal (to the certificate's tolerance) when the certificate is ``optimal``;
 ``gap_upper`` is undefined (None) when the bound is 0 but the best loss is not (a
-time-limited two-layer solve often proves nothing yet). When the optimum is near 0 (below ``NEAR_ZERO`` times the loss of the zero network, a
-realisable instance) the relative gaps are measured against that floor instead of
-``U*`` and the absolute ``excess = L - U*`` says the rest.
+time-limited two-layer solve often proves nothing yet). When the optimum is near 0
+(below ``NEAR_ZERO`` times the loss of the zero network, a realisable instance) the
+relative gaps are measured against that floor instead of ``U*``, and the absolute
+``excess = L - U*`` says the rest.
 
 **Wider networks.** ``train_width`` ``H' > H`` trains wider networks than the certified
 class. A width-``H`` network is a width-``H'`` network with ``H' - H`` zero units, so the
@@ -308,9 +309,10 @@ class LandscapeReport:
                 "lower), '_proven' against the proven bound (the optimum may be higher)"
             )
         if self.wider:
+            certified = "one-node (width 1)" if s["arch"] == "one-node" else f"width {s['width']}"
             notes.append(
-                f"the runs train width {s['train_width']} networks; the certified class has "
-                f"width {s['width']} (one-node: 1). A width-{s['width']} optimum is an upper "
+                f"the runs train width {s['train_width']} networks; the certified class is "
+                f"{certified}. A width-{s['width']} optimum is an upper "
                 f"bound on the width-{s['train_width']} optimum, so reaching it is 'at least "
                 f"as good as the best width-{s['width']} network'; a negative gap is better "
                 "than it"
