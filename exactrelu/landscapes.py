@@ -62,7 +62,7 @@ from exactrelu.instances import read_json_object
 from exactrelu.network.losses import best_constant, loss_at_zero
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork, network_from_dict
 from exactrelu.problem import Problem, check_choice, check_int, check_positive
-from exactrelu.validation import pattern_difference
+from exactrelu.validation import match_units
 
 TRAINERS = ("numpy", "torch", "sklearn")
 DEFAULT_RESTARTS = 50
@@ -75,6 +75,7 @@ NEAR_ZERO = 1e-6  # an optimum below this times the zero network's loss is "near
 REACH_TOL = 1e-4  # a run within 0.01 % of the optimum has reached it
 SHARE_LEVELS = (0.01, 0.10)  # the summary's "within 1 %" and "within 10 %"
 CLASS_TOL = 1e-9  # relative slack of the box when deciding whether a run is in the class
+PATTERN_TOL = 1e-8  # an optimum's pre-activation this close to 0 (relative) is on a boundary
 
 
 # ---------------------------------------------------------------------------------------
@@ -826,28 +827,102 @@ def _signs(network: Network) -> np.ndarray:
     return network.v if isinstance(network, TwoLayerNetwork) else np.ones(1)
 
 
-def same_pattern(X: np.ndarray, network: Network, optimum: Network) -> bool:
-    """Whether two networks of one width have the same activation pattern and signs.
+def boundary_tolerance(X: np.ndarray, weight_bound: float) -> np.ndarray:
+    """Per sample, how close to 0 a pre-activation counts as on the unit's boundary.
 
-    Hidden units are exchangeable, so the columns (one per unit: its activity on every
-    sample, and its output sign when it is active somewhere) are compared as multisets;
-    this is exact at every width.
+    ``PATTERN_TOL · B · (1 + |x_i|₁)``: relative to the largest pre-activation a network
+    of the box can have on sample ``i`` (the big-M of the formulation).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, 1)
+    """
+    return PATTERN_TOL * weight_bound * (1.0 + np.abs(X).sum(axis=1, keepdims=True))
+
+
+def _compatible(X: np.ndarray, network: Network, optimum: Network, tol: np.ndarray) -> np.ndarray:
+    """``ok[j, k]``: unit ``j`` of ``network`` has the pattern and sign of ``optimum``'s ``k``.
+
+    A sample on unit ``k``'s boundary (``|z*| <= tol``) matches either activity; the
+    signs must agree when unit ``k`` is active somewhere (otherwise it adds nothing).
+    """
+    active = network.pre_activations(X) > 0.0  # (n, h)
+    z = optimum.pre_activations(X)  # (n, h)
+    on, ambiguous = z > tol, np.abs(z) <= tol
+    agree = (active[:, :, None] == on[:, None, :]) | ambiguous[:, None, :]  # (n, h, h)
+    signs = (_signs(network)[:, None] == _signs(optimum)[None, :]) | ~on.any(axis=0)[None, :]
+    return agree.all(axis=0) & signs
+
+
+def _perfect_matching(ok: np.ndarray) -> list[int] | None:
+    """A perfect matching of a bipartite graph (augmenting paths), or None.
+
+    ``ok[j, k]``: ``j`` may be matched with ``k``; returns ``match[j] = k``.
+    """
+    h = ok.shape[0]
+    owner = [-1] * h  # owner[k] = j
+
+    def augment(j: int, seen: set[int]) -> bool:
+        for k in np.flatnonzero(ok[j]):
+            if k in seen:
+                continue
+            seen.add(int(k))
+            if owner[k] < 0 or augment(owner[k], seen):
+                owner[k] = j
+                return True
+        return False
+
+    if not all(augment(j, set()) for j in range(h)):
+        return None
+    match = [0] * h
+    for k, j in enumerate(owner):
+        match[j] = k
+    return match
+
+
+def same_pattern(
+    X: np.ndarray, network: Network, optimum: Network, weight_bound: float = 2.0
+) -> bool:
+    """Whether ``network`` has the optimum's activation pattern and output signs.
+
+    Hidden units are exchangeable: the units must pair up (a perfect matching, exact at
+    every width) so that paired units are active on the same samples and have the same
+    output sign where the optimum's unit is active somewhere. A sample on which the
+    optimum's pre-activation is 0 (to :func:`boundary_tolerance`) matches either way:
+    the optimum lies on that boundary, so it belongs to the closure of both patterns,
+    and so the convex problem of the run's pattern (signs fixed) has the optimum's
+    loss as its minimum. Hence a run on the optimum's pattern that has converged has
+    found the optimum.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
     network, optimum : OneNodeNetwork or TwoLayerNetwork
         Of the same width.
+    weight_bound : float, default 2.0
+        The box, which scales the boundary tolerance.
     """
+    ok = _compatible(X, network, optimum, boundary_tolerance(X, weight_bound))
+    return _perfect_matching(ok) is not None
 
-    def columns(net: Network) -> list[bytes]:
-        pattern = net.activation_pattern(X)  # (n, width)
-        live = pattern.any(axis=0)
-        sign = (_signs(net) > 0) & live  # a unit active nowhere has no meaningful sign
-        full = np.vstack([pattern, sign[None, :]])
-        return sorted(np.packbits(full[:, j]).tobytes() for j in range(full.shape[1]))
 
-    return columns(network) == columns(optimum)
+def differing_samples(
+    X: np.ndarray, network: Network, optimum: Network, weight_bound: float = 2.0
+) -> int:
+    """Samples on which some hidden unit differs from its partner in ``optimum``.
+
+    Units are paired to minimise the Hamming distance of the patterns
+    (:func:`exactrelu.validation.match_units`); samples on the optimum's boundary (see
+    :func:`same_pattern`) do not count.
+    """
+    active = network.activation_pattern(X)
+    z = optimum.pre_activations(X)
+    tol = boundary_tolerance(X, weight_bound)
+    pairs = match_units(active, z > 0.0)
+    differ = np.column_stack(
+        [(active[:, j] != (z[:, k] > tol[:, 0])) & (np.abs(z[:, k]) > tol[:, 0]) for j, k in pairs]
+    )
+    return int(differ.any(axis=1).sum())
 
 
 def _comparable(network: Network, optimum: Network) -> bool:
@@ -856,7 +931,7 @@ def _comparable(network: Network, optimum: Network) -> bool:
 
 def _evaluate(run: int, trained: _Trained, problem: Problem, optimum: Network) -> LandscapeRun:
     net = trained.network
-    X = problem.X
+    X, B = problem.X, problem.weight_bound
     comparable = _comparable(net, optimum)
     in_box = net.max_abs_weight() <= problem.weight_bound * (1 + CLASS_TOL)
     return LandscapeRun(
@@ -865,12 +940,8 @@ def _evaluate(run: int, trained: _Trained, problem: Problem, optimum: Network) -
         arch=net.arch,
         width=net.width,
         dead_units=net.dead_units(X),
-        pattern_match=same_pattern(X, net, optimum) if comparable else None,
-        differing_samples=(
-            pattern_difference(X, net, optimum)["samples_with_any_difference"]
-            if comparable
-            else None
-        ),
+        pattern_match=same_pattern(X, net, optimum, B) if comparable else None,
+        differing_samples=differing_samples(X, net, optimum, B) if comparable else None,
         in_class=comparable and in_box,
         converged=trained.converged,
         epochs=trained.epochs,

@@ -35,6 +35,7 @@ def test_every_block_is_python_or_exactrelu_commands():
             assert all(cmd[0] == "exactrelu" for cmd in commands(code)), code
 
 
+@pytest.mark.slow
 def test_the_tutorial_runs(tmp_path, monkeypatch, capsys):
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
