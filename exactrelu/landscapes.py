@@ -816,6 +816,11 @@ def _check_trainer(trainer: str, problem: Problem) -> None:
                 f"--trainer sklearn trains MLPRegressor, which minimises squared loss; "
                 f"the problem has {problem.loss} loss (use --trainer numpy or torch)"
             )
+        if not problem.bias:
+            raise InvalidInputError(
+                "--trainer sklearn trains MLPRegressor, whose hidden units always have a "
+                "bias; the class has none (use --trainer numpy or torch)"
+            )
 
 
 # ---------------------------------------------------------------------------------------

@@ -448,6 +448,7 @@ def test_missing_trainer_package_names_the_extra(monkeypatch, tmp_path, capsys):
         ({"trainer": "jax"}, "trainer must be one of numpy, torch, sklearn"),
         ({"train_width": 1, "_width": 2}, "below the certified width 2"),
         ({"trainer": "sklearn", "_loss": "absolute"}, "MLPRegressor, which minimises squared"),
+        ({"trainer": "sklearn", "_bias": False}, "MLPRegressor, whose hidden units always"),
         ({"out": "runs.csv"}, "use a .jsonl file name"),
         ({"certificate": 3}, "certificate must be a Certificate"),
     ],
@@ -457,7 +458,9 @@ def test_bad_input_is_one_clear_error(kwargs, message, tmp_path, monkeypatch):
     X, y = planted_one_node(0, 8, 2)
     width = kwargs.pop("_width", None)
     loss = kwargs.pop("_loss", "squared")
-    problem = Problem(X, y, arch="two-layer" if width else "one-node", width=width, loss=loss)
+    bias = kwargs.pop("_bias", True)
+    arch = "two-layer" if width else "one-node"
+    problem = Problem(X, y, arch=arch, width=width, loss=loss, bias=bias)
     with pytest.raises(InvalidInputError, match=message):
         exactrelu.landscape(problem, **kwargs)
 
