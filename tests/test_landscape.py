@@ -276,7 +276,7 @@ def test_landscape_killed_midway_resumes_without_repeating_runs(tmp_path):
     """SIGKILL the command after its first runs are written, rerun: every row once."""
     path = _copy(tmp_path)
     out = tmp_path / "runs.jsonl"
-    # wide networks converge slowly: each batch of 10 runs takes seconds
+    # wide networks converge slowly: each of the two batches of 10 runs takes seconds
     command = [
         sys.executable,
         "-m",
@@ -284,7 +284,7 @@ def test_landscape_killed_midway_resumes_without_repeating_runs(tmp_path):
         "landscape",
         str(path),
         "--restarts",
-        "30",
+        "20",
         "--train-width",
         "3",
         "--epochs",
@@ -303,19 +303,19 @@ def test_landscape_killed_midway_resumes_without_repeating_runs(tmp_path):
     proc.wait()
     before = read_results(out)
     runs_before = [r for r in before if r["kind"] == "run"]
-    assert 1 <= len(runs_before) < 30, "the kill should land in the middle of the runs"
+    assert 1 <= len(runs_before) < 20, "the kill should land in the middle of the runs"
     cert_before = next(r for r in before if r["kind"] == "certificate")
     rerun = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     keys = [r["key"] for r in rows]
-    assert len(keys) == len(set(keys)) == 2 + 30  # settings, certificate, 30 runs
+    assert len(keys) == len(set(keys)) == 2 + 20  # settings, certificate, 20 runs
     # the finished runs were not repeated: their rows are the ones written before the kill
     assert rows[: len(before)] == before
     # nor was the certificate solved again
     assert next(r for r in rows if r["kind"] == "certificate") == cert_before
     printed = [json.loads(line) for line in rerun.stdout.splitlines()]
-    assert [r["kind"] for r in printed].count("run") == 30 and printed[-1]["runs"] == 30
+    assert [r["kind"] for r in printed].count("run") == 20 and printed[-1]["runs"] == 20
 
 
 def test_a_resumed_file_must_hold_the_same_landscape(tmp_path):
@@ -415,14 +415,14 @@ def test_foreign_trainers_are_normalised_and_compared(trainer, tmp_path):
         import torch
 
         state = torch.random.get_rng_state()
-    report = exactrelu.landscape(problem, restarts=3, trainer=trainer, epochs=300, certificate=cert)
+    report = exactrelu.landscape(problem, restarts=3, trainer=trainer, epochs=150, certificate=cert)
     if trainer == "torch":
         assert torch.equal(state, torch.random.get_rng_state())  # the caller's RNG untouched
     for run in report.runs:
-        assert run.width == 2 and run.epochs <= 300
+        assert run.width == 2 and run.epochs <= 150
         assert run.loss == pytest.approx(_oracle_loss(X, y, run.weights, "squared"), rel=1e-9)
         assert run.in_class == (run.network.max_abs_weight() <= 2.0 * (1 + 1e-9))
-    again = exactrelu.landscape(problem, restarts=3, trainer=trainer, epochs=300, certificate=cert)
+    again = exactrelu.landscape(problem, restarts=3, trainer=trainer, epochs=150, certificate=cert)
     assert [r.loss for r in again.runs] == [r.loss for r in report.runs]  # seeded
 
 
