@@ -66,7 +66,7 @@ from exactrelu.validation import match_units
 
 TRAINERS = ("numpy", "torch", "sklearn")
 DEFAULT_RESTARTS = 50
-DEFAULT_EPOCHS = 5000
+DEFAULT_EPOCHS = {"numpy": 20000, "torch": 5000, "sklearn": 5000}  # per trainer
 DEFAULT_PATIENCE = 200  # epochs without a relative improvement of 1e-10: the run has stalled
 DEFAULT_ADAM_LR = 1e-2  # torch and sklearn (Adam); numpy's step is 1/L unless given
 DEFAULT_TIME_LIMIT = 120.0  # seconds for the certification
@@ -477,7 +477,7 @@ class LandscapeReport:
 
 
 TRAINER_TEXT = {
-    "numpy": "projected gradient descent (numpy, full batch, step {lr})",
+    "numpy": "gradient descent in the class (numpy, full batch, first step {lr})",
     "torch": "PyTorch Adam (full batch, lr {lr})",
     "sklearn": "scikit-learn MLPRegressor (adam, full batch, lr {lr}, alpha 0)",
 }
@@ -487,6 +487,8 @@ def _lr_text(settings: dict[str, Any]) -> str:
     lr = settings.get("lr")
     if lr is not None:
         return f"{lr:g}"
+    if settings["trainer"] != "numpy":
+        return f"{DEFAULT_ADAM_LR:g}"
     return "1/L" if settings["loss"] == "squared" else f"{0.5 * settings['weight_bound']:g}/√t"
 
 
@@ -636,31 +638,38 @@ def _train_problem(problem: Problem, train_width: int, trainer: str) -> Problem:
 def _train_numpy(
     target: Problem, runs: list[int], seed: int, epochs: int, lr: float | None, patience: int
 ) -> list[_Trained]:
-    """Projected gradient descent (the steps of ``--method gd``), runs side by side.
+    """Full-batch gradient descent in numpy, inside the class, runs side by side.
+
+    Two-layer networks are trained as everyone trains them, with real output weights
+    (:func:`exactrelu.methods.gd.descend_free_output`: a unit leaving the box is shrunk
+    onto it, a squared-loss step that would raise the loss is halved); a one-node
+    network has no output weight (:func:`exactrelu.methods.gd.descend`, projected).
 
     Initialisation of run ``i`` (generator seeded by ``(seed, i)``): hidden weights and
-    biases i.i.d. N(0, 2/D) with ``D`` the inputs of a unit (He initialisation, the bias
-    counted as an input), clipped into the box; output signs ±1 with probability 1/2
-    each (one-node: +1); output bias the best constant (the mean of y for squared loss:
-    as if the targets were centred, the usual preprocessing). The signs stay fixed:
-    under gradient flow ``v_j² - |θ_j|²`` is conserved, so a real output weight does not
-    change sign either.
+    biases i.i.d. N(0, 2/D), ``D`` the inputs of a unit with the bias counted (He),
+    clipped into the box; output weights i.i.d. N(0, 1/H') (LeCun, the output layer is
+    linear); output bias the best constant (the mean of y for squared loss).
     """
-    from exactrelu.methods.gd import descend
+    from exactrelu.methods.gd import descend, descend_free_output
 
     h = target.width
     D = target.d + (1 if target.bias else 0)
     two = target.arch == "two-layer"
+    B = target.weight_bound
     Theta = np.empty((len(runs), h, D))
-    v = np.ones((len(runs), h))
+    a = np.ones((len(runs), h))
     for k, run in enumerate(runs):
         rng = np.random.default_rng(_seed_sequence(seed, run))
-        Theta[k] = rng.normal(0.0, math.sqrt(2.0 / D), size=(h, D))
+        Theta[k] = np.clip(rng.normal(0.0, math.sqrt(2.0 / D), size=(h, D)), -B, B)
         if two:
-            v[k] = rng.choice([-1.0, 1.0], size=h)
+            a[k] = rng.normal(0.0, math.sqrt(1.0 / h), size=h)
     start = time.perf_counter()
-    c = np.full(len(runs), best_constant(target.y, target.loss) if two else 0.0)
-    result = descend(target, Theta, v, c, max_iter=epochs, patience=patience, lr=lr)
+    if two:
+        c = np.full(len(runs), best_constant(target.y, target.loss))
+        result = descend_free_output(target, Theta, a, c, max_iter=epochs, patience=patience, lr=lr)
+    else:
+        c = np.zeros(len(runs))
+        result = descend(target, Theta, a, c, max_iter=epochs, patience=patience, lr=lr)
     # the runs share the batch's wall clock; each is credited with an equal part
     seconds = (time.perf_counter() - start) / len(runs)
     return [
@@ -1012,7 +1021,7 @@ def landscape(
     restarts: int = DEFAULT_RESTARTS,
     trainer: str = "numpy",
     train_width: int | None = None,
-    epochs: int = DEFAULT_EPOCHS,
+    epochs: int | None = None,
     lr: float | None = None,
     certificate: Any = None,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
@@ -1032,22 +1041,26 @@ def landscape(
     restarts : int, default 50
         Trainings from random initialisations; run ``i`` is seeded by ``(seed, i)``.
     trainer : {"numpy", "torch", "sklearn"}, default "numpy"
-        ``numpy``: projected full-batch gradient descent in the class (the steps of
-        ``--method gd``; He initialisation, random output signs, step ``1/L`` for
-        squared loss); ``torch``: PyTorch ``Linear-ReLU-Linear``, default initialisation,
-        full-batch Adam; ``sklearn``: ``MLPRegressor`` with adam (squared loss only).
-        The last two train unconstrained networks with real output weights (normalised
-        into the class afterwards; one that leaves the box is not in the class).
+        ``numpy``: full-batch gradient descent on the mean loss, kept in the class:
+        two-layer networks with real output weights (He and LeCun initialisation, a unit
+        leaving the box shrunk onto it, squared-loss steps adapted so that the loss never
+        rises), one-node networks projected (``--method gd``'s steps); ``torch``:
+        PyTorch ``Linear-ReLU-Linear``, default initialisation, full-batch Adam;
+        ``sklearn``: ``MLPRegressor`` with adam (squared loss only). The last two train
+        unconstrained networks (normalised into the class afterwards; one that leaves
+        the box is not in the class). docs/landscape.md has the details.
     train_width : int, optional
         Width ``H' >= H`` of the trained networks (default ``H``; one-node: 1). Wider
         networks are two-layer; see the module docstring.
-    epochs : int, default 5000
-        Full-batch gradient steps per run at most; a run stops earlier when its loss
-        has not improved by a relative 1e-10 for 200 epochs (it has converged).
+    epochs : int, optional
+        Full-batch gradient steps per run at most (default 20000 for numpy, 5000 for
+        torch and sklearn); a run stops earlier when its loss has not improved by a
+        relative 1e-10 for 200 epochs (it has converged).
     lr : float, optional
-        Step size: numpy ``1/L`` for squared loss (``L`` a smoothness bound of the mean
-        loss), ``0.5·B/√t`` normalised subgradient steps otherwise; torch and sklearn
-        1e-2 (Adam).
+        numpy: the first step for squared loss (default ``1/(2(H' λ_max(X̃ᵀX̃/n) + 1))``,
+        then ×1.1 after a step that lowers the loss, ×½ after one that would not), the
+        first of the normalised subgradient steps ``lr/√t`` otherwise (default
+        ``0.5·B``); torch and sklearn: Adam's, default 1e-2.
     certificate : Certificate, dict or path, optional
         A certificate of this problem (``exactrelu solve --out``) instead of solving;
         its network's loss is recomputed on the data and must match.
@@ -1081,11 +1094,11 @@ def landscape(
             "build one with exactrelu.Problem(X, y, ...)"
         )
     restarts = check_int("restarts", restarts, minimum=1)
-    epochs = check_int("epochs", epochs, minimum=1)
+    _check_trainer(trainer, problem)
+    epochs = check_int("epochs", DEFAULT_EPOCHS[trainer] if epochs is None else epochs, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     if lr is not None:
         lr = check_positive("learning rate", lr)
-    _check_trainer(trainer, problem)
     if train_width is None:
         train_width = problem.width
     train_width = check_int("train width", train_width, minimum=1)

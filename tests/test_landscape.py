@@ -160,6 +160,39 @@ def test_summary_shares_agree_with_the_rows(tmp_path):
     assert all(r["gap"] > 1 for r in runs if r["dead_units"])
 
 
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+def test_free_output_descent_stays_in_the_class(loss):
+    from exactrelu.methods.gd import descend_free_output
+
+    X, y = planted_two_layer(3, 20, 2, noise=0.1)
+    problem = Problem(X, y, arch="two-layer", width=2, loss=loss)
+    rng = np.random.default_rng(0)
+    Theta, a, c = rng.normal(0, 3, size=(6, 2, 3)), rng.normal(0, 3, size=(6, 2)), np.zeros(6)
+    result = descend_free_output(problem, Theta, a, c, max_iter=300)
+    for k, net in enumerate(result.networks):
+        assert net.max_abs_weight() <= 2.0  # big starts were shrunk onto the box
+        assert net.loss(X, y, loss) == pytest.approx(result.losses[k], rel=1e-9)
+        W, b = Theta[k, :, :2], Theta[k, :, 2]
+        if loss == "squared":  # the loss never rises: the result is no worse than the start
+            m = np.abs(a[k]) * np.abs(Theta[k]).max(axis=1)
+            shrink = np.where(m > 2.0, np.sqrt(2.0 / m), 1.0)
+            start = loss_value(
+                y, forward(X, W * shrink[:, None], b * shrink, a[k] * shrink, 0), loss
+            )
+            assert result.losses[k] <= start + 1e-12
+
+
+def test_free_output_descent_started_at_the_optimum_stays_there():
+    from exactrelu.methods.gd import descend_free_output
+
+    X, y = planted_two_layer(11, 6, 1, noise=0.1)
+    problem = Problem(X, y, arch="two-layer", width=2)
+    best = brute_force(X, y, arch="two-layer", width=2, loss="squared")
+    Theta = np.concatenate([best.W, best.b[:, None]], axis=1)[None]
+    result = descend_free_output(problem, Theta, best.v[None], np.array([best.c]), max_iter=500)
+    assert result.losses[0] == pytest.approx(best.loss, rel=1e-7)
+
+
 # ----------------------------------------------------------------------------------------
 # activation patterns
 # ----------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ class LandscapeTask:
     time_limit: float | None
     threads: int | None = None
     seed: int = 0
-    epochs: int = 5000
+    epochs: int | None = None  # the trainer's default
     trainer: str = "numpy"
 
     @property

@@ -47,21 +47,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--trainer",
         choices=TRAINERS,
         default="numpy",
-        help="numpy: projected gradient descent in the class (default); torch: PyTorch "
+        help="numpy: gradient descent kept in the class (default); torch: PyTorch "
         "Adam; sklearn: MLPRegressor (squared loss)",
     )
     train.add_argument(
         "--epochs",
         type=int,
-        default=DEFAULT_EPOCHS,
         metavar="E",
-        help=f"full-batch steps per run at most (default {DEFAULT_EPOCHS})",
+        help="full-batch steps per run at most (default: numpy "
+        f"{DEFAULT_EPOCHS['numpy']}, torch and sklearn {DEFAULT_EPOCHS['torch']})",
     )
     train.add_argument(
         "--lr",
         type=float,
         metavar="LR",
-        help="step size (default: numpy 1/L for squared loss; torch and sklearn 1e-2)",
+        help="first step size (default: numpy 1/L for squared loss, adapted; torch and "
+        "sklearn 1e-2, Adam)",
     )
     train.add_argument(
         "--certificate",

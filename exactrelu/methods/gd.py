@@ -43,6 +43,7 @@ DEFAULT_MAX_ITER = 2000
 DEFAULT_INIT = "random"
 DEFAULT_STEP = 0.5  # absolute / hinge: first step length as a fraction of B
 DEFAULT_PATIENCE = 200
+GROW = 1.1  # descend_free_output: squared-loss step growth after an accepted step
 INITS = ("random", "approx")
 
 
@@ -276,6 +277,152 @@ def descend(
         for k in range(len(best_loss))
     ]
     return Descent(networks, best_loss, stopped_at, stalled, timed_out)
+
+
+def descend_free_output(
+    problem: Problem,
+    Theta: np.ndarray,
+    a: np.ndarray,
+    c: np.ndarray,
+    *,
+    max_iter: int = DEFAULT_MAX_ITER,
+    patience: int = DEFAULT_PATIENCE,
+    lr: float | None = None,
+    step: float = DEFAULT_STEP,
+    deadline: Deadline | None = None,
+) -> Descent:
+    """Gradient descent on a two-layer network with real output weights, kept in the class.
+
+    The usual parameterisation ``f(x) = Σ_j a_j max(0, θ_j·x̃) + c`` with every weight
+    trained (so an output weight may change sign), each start alone as in
+    :func:`descend`. After every step a unit whose normalised weights leave the box
+    (``m_j = |a_j|·max_k |θ_jk| > B``) is shrunk onto it: ``θ_j`` and ``a_j`` are
+    multiplied by ``√(B/m_j)``, so every iterate, normalised (output weights ±1,
+    docs/problem.md), is a network of the class.
+
+    Squared loss: steps of ``lr`` (default ``1/(2(h λ_max(X̃ᵀX̃/n) + 1))``, the step of
+    :func:`descend`), halved for a start (and the step undone) whenever its loss would go
+    up, so the loss never increases; the product ``a_j θ_j`` has no global smoothness
+    constant, and halving finds a step that works. Absolute and hinge loss: normalised
+    subgradient steps ``step·B/√(t + 1)`` (or ``lr/√(t + 1)``) of all weights, the best
+    iterate kept.
+
+    Parameters
+    ----------
+    problem : Problem
+        A two-layer class (its width is the width of the starts).
+    Theta : ndarray of shape (R, width, D)
+        Hidden weights and (when ``problem.bias``) biases.
+    a : ndarray of shape (R, width)
+        Real output weights.
+    c : ndarray of shape (R,)
+        Output biases.
+    max_iter, patience, deadline
+        As for :func:`descend` (a rejected squared-loss step counts as an iteration).
+    lr, step : float
+        See above.
+
+    Returns
+    -------
+    Descent
+        The best iterate of each start, normalised into the class.
+    """
+    if problem.arch != "two-layer":
+        raise InvalidInputError("descend_free_output trains two-layer networks")
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    patience = check_int("patience", patience, minimum=1)
+    if lr is not None:
+        lr = check_positive("learning rate", lr)
+    deadline = deadline or Deadline(None)
+    Xt = augmented(problem)
+    y, n, loss, B = problem.y, problem.n, problem.loss, problem.weight_bound
+    Theta, a, c = (np.array(x, dtype=float) for x in (Theta, a, c))
+    R, h, _ = Theta.shape
+    _shrink_into_box(Theta, a, B)
+    squared = loss == "squared"
+    if squared:
+        if lr is None:
+            lam = float(np.linalg.eigvalsh(Xt.T @ Xt / n)[-1])
+            lr = 1.0 / (2.0 * (h * lam + 1.0))
+        rate = np.full(R, lr)
+    elif lr is not None:
+        step = lr / B
+
+    def evaluate(Theta, a, c):
+        Z = np.einsum("nd,rhd->rnh", Xt, Theta)
+        A = np.maximum(Z, 0.0)
+        f = np.einsum("rnh,rh->rn", A, a) + c[:, None]
+        return Z, A, f, per_sample_loss(y, f, loss).sum(axis=-1)
+
+    Z, A, f, L = evaluate(Theta, a, c)
+    best_loss = L.copy()
+    best = [Theta.copy(), a.copy(), c.copy()]
+    last_gain = np.zeros(R, dtype=int)
+    running = np.ones(R, dtype=bool)
+    stopped_at = np.zeros(R, dtype=int)
+    timed_out = False
+    for it in range(max_iter):
+        if deadline.expired():
+            timed_out = True
+            break
+        g = loss_gradient(y, f, loss) / n  # (R, n)
+        gz = g[:, :, None] * a[:, None, :] * (Z > 0)  # (R, n, h)
+        grads = (np.einsum("rnh,nd->rhd", gz, Xt), np.einsum("rn,rnh->rh", g, A), g.sum(axis=1))
+        if squared:
+            scale = rate
+        else:
+            norm = np.sqrt(sum(np.sum(x.reshape(R, -1) ** 2, axis=1) for x in grads))
+            scale = np.where(norm > 0, step * B / np.sqrt(it + 1.0) / np.maximum(norm, 1e-300), 0)
+        scale = np.where(running, scale, 0.0)
+        new = [
+            Theta - scale[:, None, None] * grads[0],
+            a - scale[:, None] * grads[1],
+            c - scale * grads[2],
+        ]
+        _shrink_into_box(new[0], new[1], B)
+        Zn, An, fn, Ln = evaluate(*new)
+        # squared loss: a step that would raise the loss is undone and the step halved
+        accept = running & ((Ln <= L) if squared else True)
+        if squared:
+            # "bold driver": a longer step after a success, half after a failure
+            rate = np.where(running, np.where(accept, rate * GROW, rate / 2.0), rate)
+        Theta = np.where(accept[:, None, None], new[0], Theta)
+        a = np.where(accept[:, None], new[1], a)
+        c = np.where(accept, new[2], c)
+        Z = np.where(accept[:, None, None], Zn, Z)
+        A = np.where(accept[:, None, None], An, A)
+        f = np.where(accept[:, None], fn, f)
+        L = np.where(accept, Ln, L)
+        better = L < best_loss * (1 - 1e-10) - 1e-300
+        last_gain = np.where(running, np.where(better, 0, last_gain + 1), last_gain)
+        improved = running & (L < best_loss)
+        best_loss = np.where(improved, L, best_loss)
+        best[0][improved], best[1][improved], best[2][improved] = (
+            Theta[improved],
+            a[improved],
+            c[improved],
+        )
+        stopped_at = np.where(running, it + 1, stopped_at)
+        running &= last_gain < patience
+        if not running.any():
+            break
+    stalled = last_gain >= patience
+    d = problem.d
+    networks: list[Network] = []
+    for k in range(R):
+        W = best[0][k, :, :d]
+        b = best[0][k, :, d] if problem.bias else np.zeros(h)
+        networks.append(TwoLayerNetwork.from_real_output(W, b, best[1][k], float(best[2][k])))
+    return Descent(networks, best_loss, stopped_at, stalled, timed_out)
+
+
+def _shrink_into_box(Theta: np.ndarray, a: np.ndarray, B: float) -> None:
+    """Shrink, in place, every unit whose normalised weights ``|a_j| θ_j`` leave the box."""
+    m = np.abs(a) * np.max(np.abs(Theta), axis=2)  # (R, h)
+    # a factor a hair below √(B/m): the normalised weights land inside, not on, the box
+    factor = np.where(m > B, np.sqrt(B / np.maximum(m, 1e-300)) * (1 - 1e-12), 1.0)
+    Theta *= factor[:, :, None]
+    a *= factor
 
 
 def _descend(

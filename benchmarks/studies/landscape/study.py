@@ -10,7 +10,7 @@ it finishes); a rerun skips them. The grid (:func:`tasks`): planted two-layer da
 teacher has the certified width H, and standardised subsamples of the diabetes and wine
 data (``instances/``, provenance in their sidecars) at every width; H = 1, 2, 3;
 n = 30, 100; d = 2, 3; squared loss; box B = 2; 50 restarts of projected gradient
-descent (``exactrelu landscape``'s numpy trainer, 5000 epochs) at the width H and at
+descent (``exactrelu landscape``'s numpy trainer, up to 20,000 epochs) at the width H and at
 H + 1; each certification limited to 120 s.
 """
 
