@@ -22,6 +22,10 @@ computation (the leading axis of every array is the restart).
   solution if ``init="approx"`` (for two-layer: unit 0 gets the one-node ``approx``
   fit, the other units start random), then random: ``W, b ~ N(0, 1/D)`` clipped
   into the box, ``c`` the best constant (mean, median or ±1).
+
+:func:`descend` runs these steps from given starts; :func:`descend_free_output` trains
+the usual parameterisation with real output weights instead, kept in the class (the
+default trainer of ``exactrelu landscape``).
 """
 
 from __future__ import annotations
