@@ -47,7 +47,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ DEFAULT_EPOCHS = {"numpy": 20000, "torch": 5000, "sklearn": 5000}  # per trainer
 DEFAULT_PATIENCE = 200  # epochs without a relative improvement of 1e-10: the run has stalled
 DEFAULT_ADAM_LR = 1e-2  # torch and sklearn (Adam); numpy's step is 1/L unless given
 DEFAULT_TIME_LIMIT = 120.0  # seconds for the certification
-BATCH = 10  # numpy runs descend side by side in batches; rows are written per batch
+PROGRESS_EVERY = 10  # a progress line per this many finished runs
 NEAR_ZERO = 1e-6  # an optimum below this times the zero network's loss is "near 0"
 REACH_TOL = 1e-4  # a run within 0.01 % of the optimum has reached it
 SHARE_LEVELS = (0.01, 0.10)  # the summary's "within 1 %" and "within 10 %"
@@ -635,15 +635,24 @@ def _train_problem(problem: Problem, train_width: int, trainer: str) -> Problem:
     )
 
 
+Record = Callable[[int, "_Trained"], None]
+
+
 def _train_numpy(
-    target: Problem, runs: list[int], seed: int, epochs: int, lr: float | None, patience: int
-) -> list[_Trained]:
-    """Full-batch gradient descent in numpy, inside the class, runs side by side.
+    target: Problem,
+    runs: list[int],
+    seed: int,
+    epochs: int,
+    lr: float | None,
+    patience: int,
+    record: Record,
+) -> None:
+    """Full-batch gradient descent in numpy, inside the class, every run side by side.
 
     Two-layer networks are trained as everyone trains them, with real output weights
     (:func:`exactrelu.methods.gd.descend_free_output`: a unit leaving the box is shrunk
-    onto it, a squared-loss step that would raise the loss is halved); a one-node
-    network has no output weight (:func:`exactrelu.methods.gd.descend`, projected).
+    onto it; each run is recorded the moment it stops); a one-node network has no output
+    weight (:func:`exactrelu.methods.gd.descend`, projected; recorded at the end).
 
     Initialisation of run ``i`` (generator seeded by ``(seed, i)``): hidden weights and
     biases i.i.d. N(0, 2/D), ``D`` the inputs of a unit with the bias counted (He),
@@ -665,17 +674,21 @@ def _train_numpy(
             a[k] = rng.normal(0.0, math.sqrt(1.0 / h), size=h)
     start = time.perf_counter()
     if two:
+        # a run's seconds: the wall clock until it stopped, all runs side by side
+        def finished(k: int, network: Network, iterations: int, stalled: bool) -> None:
+            record(runs[k], _Trained(network, iterations, stalled, time.perf_counter() - start))
+
         c = np.full(len(runs), best_constant(target.y, target.loss))
-        result = descend_free_output(target, Theta, a, c, max_iter=epochs, patience=patience, lr=lr)
-    else:
-        c = np.zeros(len(runs))
-        result = descend(target, Theta, a, c, max_iter=epochs, patience=patience, lr=lr)
-    # the runs share the batch's wall clock; each is credited with an equal part
-    seconds = (time.perf_counter() - start) / len(runs)
-    return [
-        _Trained(net, int(result.iterations[k]), bool(result.stalled[k]), seconds)
-        for k, net in enumerate(result.networks)
-    ]
+        descend_free_output(
+            target, Theta, a, c, max_iter=epochs, patience=patience, lr=lr, on_finish=finished
+        )
+        return
+    result = descend(
+        target, Theta, a, np.zeros(len(runs)), max_iter=epochs, patience=patience, lr=lr
+    )
+    seconds = time.perf_counter() - start
+    for k, net in enumerate(result.networks):
+        record(runs[k], _Trained(net, int(result.iterations[k]), bool(result.stalled[k]), seconds))
 
 
 def _torch_loss(torch: Any, f: Any, y: Any, loss: str) -> Any:
@@ -687,8 +700,14 @@ def _torch_loss(torch: Any, f: Any, y: Any, loss: str) -> Any:
 
 
 def _train_torch(
-    target: Problem, runs: list[int], seed: int, epochs: int, lr: float | None, patience: int
-) -> list[_Trained]:
+    target: Problem,
+    runs: list[int],
+    seed: int,
+    epochs: int,
+    lr: float | None,
+    patience: int,
+    record: Record,
+) -> None:
     """PyTorch ``Sequential(Linear(d, H'), ReLU(), Linear(H', 1))`` in float64.
 
     PyTorch's default initialisation (weights and biases uniform on ±1/√fan_in), full
@@ -707,7 +726,8 @@ def _train_torch(
     # slower with 2 threads on 2 busy cores)
     torch.set_num_threads(1)
     try:
-        return [_torch_run(torch, target, X, y, seed, run, epochs, lr, patience) for run in runs]
+        for run in runs:
+            record(run, _torch_run(torch, target, X, y, seed, run, epochs, lr, patience))
     finally:
         torch.set_num_threads(threads)
 
@@ -755,8 +775,14 @@ def _torch_run(
 
 
 def _train_sklearn(
-    target: Problem, runs: list[int], seed: int, epochs: int, lr: float | None, patience: int
-) -> list[_Trained]:
+    target: Problem,
+    runs: list[int],
+    seed: int,
+    epochs: int,
+    lr: float | None,
+    patience: int,
+    record: Record,
+) -> None:
     """scikit-learn ``MLPRegressor(hidden_layer_sizes=(H',), activation="relu")``.
 
     scikit-learn's initialisation (Glorot uniform), solver ``adam`` with full batches
@@ -771,7 +797,6 @@ def _train_sklearn(
         raise MissingDependencyError("scikit-learn", "sklearn", "--trainer sklearn") from None
     from exactrelu.network.importers import from_sklearn
 
-    out = []
     for run in runs:
         start = time.perf_counter()
         mlp = MLPRegressor(
@@ -792,10 +817,10 @@ def _train_sklearn(
             warnings.simplefilter("ignore", ConvergenceWarning)
             mlp.fit(target.X, target.y)
         network = _as_trained_class(from_sklearn(mlp).network, target)
-        out.append(
-            _Trained(network, int(mlp.n_iter_), mlp.n_iter_ < epochs, time.perf_counter() - start)
+        record(
+            run,
+            _Trained(network, int(mlp.n_iter_), mlp.n_iter_ < epochs, time.perf_counter() - start),
         )
-    return out
 
 
 def _as_trained_class(network: Network, target: Problem) -> Network:
@@ -1073,12 +1098,13 @@ def landscape(
         Seeds the runs and the solver.
     out : path, optional
         A JSON-lines results file: the settings, the certificate as soon as it is known,
-        each run as it finishes (numpy: per batch of 10). When it exists it is resumed:
+        each run the moment it finishes (a one-node numpy landscape: at the end, its
+        runs descend together). When it exists it is resumed:
         its certificate is reused and finished runs are not repeated (more restarts
         add runs). It must hold a landscape with the same settings.
     progress : float, optional
         Seconds between the certification's progress lines on ``stream`` (default
-        stderr); when set, a line per batch of runs too.
+        stderr); when set, a line per 10 finished runs too.
     stream : file, optional
         Where progress goes (default ``sys.stderr``).
 
@@ -1137,24 +1163,24 @@ def landscape(
         optimum = cert.network
         done = {int(r["run"]): LandscapeRun.from_row(r) for r in rows if r.get("kind") == "run"}
         todo = [i for i in range(restarts) if i not in done]
-        batch = BATCH if trainer == "numpy" else 1
-        train = TRAIN[trainer]
-        for first in range(0, len(todo), batch):
-            chunk = todo[first : first + batch]
-            for run, trained in zip(
-                chunk, train(target, chunk, seed, epochs, lr, DEFAULT_PATIENCE), strict=True
-            ):
-                result = _evaluate(run, trained, problem, optimum)
-                done[run] = result
-                append(result.to_row())
-            if progress is not None:
+
+        def record(run: int, trained: _Trained) -> None:
+            # written the moment the run finishes: a kill loses no finished run
+            result = _evaluate(run, trained, problem, optimum)
+            done[run] = result
+            append(result.to_row())
+            finished = sum(1 for i in done if i < restarts)
+            if progress is not None and (finished % PROGRESS_EVERY == 0 or finished == restarts):
                 best = min(r.loss for r in done.values())
                 print(
-                    f"landscape: {sum(1 for i in done if i < restarts)} of {restarts} runs, "
-                    f"best loss {best:.6g} (certificate {cert.objective:.6g})",
+                    f"landscape: {finished} of {restarts} runs, best loss {best:.6g} "
+                    f"(certificate {cert.objective:.6g})",
                     file=stream,
                     flush=True,
                 )
+
+        if todo:
+            TRAIN[trainer](target, todo, seed, epochs, lr, DEFAULT_PATIENCE, record)
     runs = [done[i] for i in range(restarts)]
     return LandscapeReport(settings, cert, source, runs)
 

@@ -30,6 +30,7 @@ default trainer of ``exactrelu landscape``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,7 @@ DEFAULT_MAX_ITER = 2000
 DEFAULT_INIT = "random"
 DEFAULT_STEP = 0.5  # absolute / hinge: first step length as a fraction of B
 DEFAULT_PATIENCE = 200
-GROW = 1.1  # descend_free_output: squared-loss step growth after an accepted step
+DIVERGE = 1.5  # descend_free_output: a squared-loss step raising the loss more is halved
 INITS = ("random", "approx")
 
 
@@ -294,6 +295,7 @@ def descend_free_output(
     lr: float | None = None,
     step: float = DEFAULT_STEP,
     deadline: Deadline | None = None,
+    on_finish: Callable[[int, Network, int, bool], None] | None = None,
 ) -> Descent:
     """Gradient descent on a two-layer network with real output weights, kept in the class.
 
@@ -305,11 +307,10 @@ def descend_free_output(
     docs/problem.md), is a network of the class.
 
     Squared loss: steps of ``lr`` (default ``1/(2(h λ_max(X̃ᵀX̃/n) + 1))``, the step of
-    :func:`descend`), halved for a start (and the step undone) whenever its loss would go
-    up, so the loss never increases; the product ``a_j θ_j`` has no global smoothness
-    constant, and halving finds a step that works. Absolute and hinge loss: normalised
-    subgradient steps ``step·B/√(t + 1)`` (or ``lr/√(t + 1)``) of all weights, the best
-    iterate kept.
+    :func:`descend`); the product ``a_j θ_j`` has no global smoothness constant, so a
+    step that would raise the loss by more than half (``DIVERGE``) is undone and the
+    step of that start halved. Absolute and hinge loss: normalised subgradient steps
+    ``step·B/√(t + 1)`` (or ``lr/√(t + 1)``) of all weights. The best iterate is kept.
 
     Parameters
     ----------
@@ -325,6 +326,9 @@ def descend_free_output(
         As for :func:`descend` (a rejected squared-loss step counts as an iteration).
     lr, step : float
         See above.
+    on_finish : callable, optional
+        Called as ``on_finish(k, network, iterations, stalled)`` the moment start ``k``
+        stops (so that its result can be kept before the others finish).
 
     Returns
     -------
@@ -352,11 +356,20 @@ def descend_free_output(
     elif lr is not None:
         step = lr / B
 
+    XtT = Xt.T  # (D, n)
+
     def evaluate(Theta, a, c):
-        Z = np.einsum("nd,rhd->rnh", Xt, Theta)
+        # layout (start, unit, sample): batched matmuls, faster than einsum here
+        Z = Theta @ XtT  # (k, h, n)
         A = np.maximum(Z, 0.0)
-        f = np.einsum("rnh,rh->rn", A, a) + c[:, None]
+        f = np.matmul(a[:, None, :], A)[:, 0, :] + c[:, None]  # (k, n)
         return Z, A, f, per_sample_loss(y, f, loss).sum(axis=-1)
+
+    def network(k: int) -> TwoLayerNetwork:
+        """Start ``k``'s best iterate, normalised (output weights ±1)."""
+        W = best[0][k, :, : problem.d]
+        b = best[0][k, :, problem.d] if problem.bias else np.zeros(h)
+        return TwoLayerNetwork.from_real_output(W, b, best[1][k], float(best[2][k]))
 
     Z, A, f, L = evaluate(Theta, a, c)
     best_loss = L.copy()
@@ -366,57 +379,62 @@ def descend_free_output(
     stopped_at = np.zeros(R, dtype=int)
     timed_out = False
     for it in range(max_iter):
+        # only the starts still running are computed (their epochs vary tenfold)
+        idx = np.flatnonzero(running)
+        if idx.size == 0:
+            break
         if deadline.expired():
             timed_out = True
             break
-        g = loss_gradient(y, f, loss) / n  # (R, n)
-        gz = g[:, :, None] * a[:, None, :] * (Z > 0)  # (R, n, h)
-        grads = (np.einsum("rnh,nd->rhd", gz, Xt), np.einsum("rn,rnh->rh", g, A), g.sum(axis=1))
+        Ti, ai, ci, Zi, Ai, fi, Li = (x[idx] for x in (Theta, a, c, Z, A, f, L))
+        g = loss_gradient(y, fi, loss) / n  # (k, n)
+        gz = g[:, None, :] * ai[:, :, None] * (Zi > 0)  # (k, h, n)
+        grads = (gz @ Xt, np.matmul(Ai, g[:, :, None])[:, :, 0], g.sum(axis=1))
         if squared:
-            scale = rate
+            scale = rate[idx]
         else:
-            norm = np.sqrt(sum(np.sum(x.reshape(R, -1) ** 2, axis=1) for x in grads))
+            norm = np.sqrt(sum(np.sum(x.reshape(idx.size, -1) ** 2, axis=1) for x in grads))
             scale = np.where(norm > 0, step * B / np.sqrt(it + 1.0) / np.maximum(norm, 1e-300), 0)
-        scale = np.where(running, scale, 0.0)
         new = [
-            Theta - scale[:, None, None] * grads[0],
-            a - scale[:, None] * grads[1],
-            c - scale * grads[2],
+            Ti - scale[:, None, None] * grads[0],
+            ai - scale[:, None] * grads[1],
+            ci - scale * grads[2],
         ]
         _shrink_into_box(new[0], new[1], B)
         Zn, An, fn, Ln = evaluate(*new)
-        # squared loss: a step that would raise the loss is undone and the step halved
-        accept = running & ((Ln <= L) if squared else True)
+        # squared loss: a step that would raise the loss by more than DIVERGE is undone
+        # and the step halved (too long for the local curvature). Smaller rises are
+        # taken, as plain gradient descent takes them: at a kink of the ReLU no step
+        # along the subgradient may lower the loss, and refusing them would park the
+        # run on the kink, short of the minimum along it.
         if squared:
-            # "bold driver": a longer step after a success, half after a failure
-            rate = np.where(running, np.where(accept, rate * GROW, rate / 2.0), rate)
-        Theta = np.where(accept[:, None, None], new[0], Theta)
-        a = np.where(accept[:, None], new[1], a)
-        c = np.where(accept, new[2], c)
-        Z = np.where(accept[:, None, None], Zn, Z)
-        A = np.where(accept[:, None, None], An, A)
-        f = np.where(accept[:, None], fn, f)
-        L = np.where(accept, Ln, L)
-        better = L < best_loss * (1 - 1e-10) - 1e-300
-        last_gain = np.where(running, np.where(better, 0, last_gain + 1), last_gain)
-        improved = running & (L < best_loss)
-        best_loss = np.where(improved, L, best_loss)
+            accept = np.isfinite(Ln) & (Ln <= DIVERGE * Li + 1e-300)
+            rate[idx[~accept]] /= 2.0
+        else:
+            accept = np.ones(idx.size, dtype=bool)
+        take = idx[accept]
+        for whole, part in zip((Theta, a, c, Z, A, f, L), (*new, Zn, An, fn, Ln), strict=True):
+            whole[take] = part[accept]
+        Lk = L[idx]
+        better = Lk < best_loss[idx] * (1 - 1e-10) - 1e-300
+        last_gain[idx] = np.where(better, 0, last_gain[idx] + 1)
+        improved = idx[Lk < best_loss[idx]]
+        best_loss[improved] = L[improved]
         best[0][improved], best[1][improved], best[2][improved] = (
             Theta[improved],
             a[improved],
             c[improved],
         )
-        stopped_at = np.where(running, it + 1, stopped_at)
-        running &= last_gain < patience
-        if not running.any():
-            break
+        stopped_at[idx] = it + 1
+        running[idx] = last_gain[idx] < patience
+        if on_finish is not None:
+            for k in idx[~running[idx]]:
+                on_finish(int(k), network(k), int(stopped_at[k]), True)
     stalled = last_gain >= patience
-    d = problem.d
-    networks: list[Network] = []
-    for k in range(R):
-        W = best[0][k, :, :d]
-        b = best[0][k, :, d] if problem.bias else np.zeros(h)
-        networks.append(TwoLayerNetwork.from_real_output(W, b, best[1][k], float(best[2][k])))
+    if on_finish is not None:  # out of iterations or time: the rest stop here
+        for k in np.flatnonzero(running):
+            on_finish(int(k), network(k), int(stopped_at[k]), bool(stalled[k]))
+    networks = [network(k) for k in range(R)]
     return Descent(networks, best_loss, stopped_at, stalled, timed_out)
 
 
