@@ -1068,8 +1068,8 @@ def landscape(
     trainer : {"numpy", "torch", "sklearn"}, default "numpy"
         ``numpy``: full-batch gradient descent on the mean loss, kept in the class:
         two-layer networks with real output weights (He and LeCun initialisation, a unit
-        leaving the box shrunk onto it, squared-loss steps adapted so that the loss never
-        rises), one-node networks projected (``--method gd``'s steps); ``torch``:
+        leaving the box shrunk onto it, a squared-loss step halved when it would raise the
+        loss by half), one-node networks projected (``--method gd``'s steps); ``torch``:
         PyTorch ``Linear-ReLU-Linear``, default initialisation, full-batch Adam;
         ``sklearn``: ``MLPRegressor`` with adam (squared loss only). The last two train
         unconstrained networks (normalised into the class afterwards; one that leaves
@@ -1082,10 +1082,10 @@ def landscape(
         torch and sklearn); a run stops earlier when its loss has not improved by a
         relative 1e-10 for 200 epochs (it has converged).
     lr : float, optional
-        numpy: the first step for squared loss (default ``1/(2(H' λ_max(X̃ᵀX̃/n) + 1))``,
-        then ×1.1 after a step that lowers the loss, ×½ after one that would not), the
-        first of the normalised subgradient steps ``lr/√t`` otherwise (default
-        ``0.5·B``); torch and sklearn: Adam's, default 1e-2.
+        numpy: the step for squared loss (default ``1/(2(H' λ_max(X̃ᵀX̃/n) + 1))``,
+        halved whenever a step would raise the loss by more than half), the first of the
+        normalised subgradient steps ``lr/√t`` otherwise (default ``0.5·B``); torch and
+        sklearn: Adam's, default 1e-2.
     certificate : Certificate, dict or path, optional
         A certificate of this problem (``exactrelu solve --out``) instead of solving;
         its network's loss is recomputed on the data and must match.
