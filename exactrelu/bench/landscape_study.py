@@ -215,7 +215,8 @@ def _share(value: float | None) -> str:
 def _gap(value: float | None) -> str:
     if value is None:
         return "n/a"
-    return f"{100 * value:.2g} %" if abs(value) < 10 else f"{100 * value:.3g} %"
+    percent = 100 * value
+    return f"{percent:.0f} %" if abs(percent) >= 100 else f"{percent:.2g} %"
 
 
 def study_table(rows: list[dict[str, Any]]) -> str:
