@@ -9,6 +9,7 @@ from exactrelu.errors import (
     SolverError,
 )
 from exactrelu.instances import Instance, load_instance, save_instance
+from exactrelu.landscapes import LandscapeReport, landscape
 from exactrelu.network.networks import OneNodeNetwork, TwoLayerNetwork
 from exactrelu.problem import Problem
 from exactrelu.solve import available_methods, solve
@@ -23,6 +24,7 @@ __all__ = [
     "Instance",
     "InstanceFileError",
     "InvalidInputError",
+    "LandscapeReport",
     "MissingDependencyError",
     "OneNodeNetwork",
     "Problem",
@@ -30,6 +32,7 @@ __all__ = [
     "TwoLayerNetwork",
     "ValidationReport",
     "available_methods",
+    "landscape",
     "load_instance",
     "save_instance",
     "solve",

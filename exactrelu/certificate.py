@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from exactrelu.errors import InvalidInputError, one_line
 from exactrelu.network.networks import Network, network_from_dict
 from exactrelu.problem import Problem
 
@@ -103,10 +104,27 @@ class Certificate:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Certificate:
-        data = dict(data)
-        data["is_global"] = bool(data.pop("global", False))
-        return cls(**{**data, "status": Status(data["status"])})
+    def from_dict(cls, data: Any, where: str = "the certificate") -> Certificate:
+        """The certificate of its JSON form (:meth:`to_dict`); keys it does not know are
+        ignored, keys added in later versions default. ``InvalidInputError`` names
+        ``where`` when ``data`` is not a certificate."""
+        if not isinstance(data, dict):
+            raise InvalidInputError(f"{where}: not an exactrelu certificate (a JSON object)")
+        known = {f.name: f for f in fields(cls)}
+        required = {
+            name
+            for name, f in known.items()
+            if f.default is MISSING and f.default_factory is MISSING
+        }
+        missing = sorted(required - set(data))
+        if missing:
+            raise InvalidInputError(f"{where}: not an exactrelu certificate, lacks {', '.join(missing)}")
+        values = {k: v for k, v in data.items() if k in known}
+        values["is_global"] = bool(data.get("global", False))
+        try:
+            return cls(**{**values, "status": Status(values["status"])})
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"{where}: not a valid exactrelu certificate ({one_line(exc)})") from None
 
     def class_summary(self) -> str:
         """Which networks the certificate covers, in one or two sentences."""

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from exactrelu.certificate import DEFAULT_ABS_GAP, Certificate
-from exactrelu.errors import InvalidInputError, one_line, show
+from exactrelu.errors import InvalidInputError, show
 from exactrelu.methods import METHODS
 from exactrelu.methods.auto_box import FIRST_BOX, Standardisation, solve_auto
 from exactrelu.network.importers import LoadedNetwork, as_network
@@ -435,12 +435,9 @@ def read_certificate(certificate: Any) -> Certificate:
     if isinstance(data.get("certificate"), dict):  # a validate report
         data = data["certificate"]
     try:
-        return Certificate.from_dict(data)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise InvalidInputError(
-            f"{where}: not an exactrelu certificate ({one_line(exc)}); give the JSON of "
-            "exactrelu solve --json/--out"
-        ) from None
+        return Certificate.from_dict(data, where)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}; give the JSON of exactrelu solve --json/--out") from None
 
 
 def _check_reuse(

@@ -76,6 +76,27 @@ DIABETES_SOURCE = (
     "'Least Angle Regression', Annals of Statistics 32(2); "
     "https://www4.stat.ncsu.edu/~boos/var.select/diabetes.html"
 )
+WINE_SOURCE = (
+    "Wine data of M. Forina et al., PARVUS (Institute of Pharmaceutical and Food "
+    "Analysis and Technologies, Genoa); UCI Machine Learning Repository (CC BY 4.0), "
+    "https://archive.ics.uci.edu/dataset/109/wine"
+)
+# Subsamples for the gradient-descent landscape study (benchmarks/studies/landscape):
+# (name, data set, feature columns, target, n, tier); rows drawn without replacement
+# with numpy's default_rng(SUBSAMPLE_SEED), then standardised on the rows drawn.
+SUBSAMPLE_SEED = 0
+# fmt: off
+SUBSAMPLES = [
+    ("diabetes-n30-d2", "diabetes", ["bmi", "s5"], "progression", 30, "medium"),
+    ("diabetes-n100-d2", "diabetes", ["bmi", "s5"], "progression", 100, "frontier"),
+    ("diabetes-n30-d3", "diabetes", ["bmi", "bp", "s5"], "progression", 30, "medium"),
+    ("diabetes-n100-d3", "diabetes", ["bmi", "bp", "s5"], "progression", 100, "frontier"),
+    ("wine-alcohol-n30-d2", "wine", ["proline", "color_intensity"], "alcohol", 30, "medium"),
+    ("wine-alcohol-n100-d2", "wine", ["proline", "color_intensity"], "alcohol", 100, "frontier"),
+    ("wine-alcohol-n30-d3", "wine", ["proline", "color_intensity", "alcalinity_of_ash"], "alcohol", 30, "medium"),
+    ("wine-alcohol-n100-d3", "wine", ["proline", "color_intensity", "alcalinity_of_ash"], "alcohol", 100, "frontier"),
+]
+# fmt: on
 IRIS_SOURCE = (
     "Iris data of R. A. Fisher (1936), 'The use of multiple measurements in "
     "taxonomic problems', Annals of Eugenics 7(2); UCI Machine Learning Repository "
@@ -157,6 +178,54 @@ def real_instances() -> list[tuple[str, np.ndarray, np.ndarray, list[str], dict[
             },
         )
     )
+    out.extend(subsample_instances(licence))
+    return out
+
+
+def subsample_instances(
+    licence: str,
+) -> list[tuple[str, np.ndarray, np.ndarray, list[str], dict[str, Any]]]:
+    """The standardised subsamples of diabetes and wine of :data:`SUBSAMPLES`."""
+    from sklearn.datasets import load_diabetes, load_wine
+
+    diabetes = load_diabetes(scaled=False)
+    wine = load_wine()
+    tables = {
+        "diabetes": (diabetes.data, list(diabetes.feature_names), diabetes.target, DIABETES_SOURCE),
+        "wine": (wine.data, list(wine.feature_names), None, WINE_SOURCE),
+    }
+    out = []
+    for name, dataset, features, target, n, tier in SUBSAMPLES:
+        data, names, y_all, source = tables[dataset]
+        y_all = data[:, names.index(target)] if y_all is None else y_all
+        rows = np.sort(np.random.default_rng(SUBSAMPLE_SEED).choice(len(data), n, replace=False))
+        X = _zscore(data[rows][:, [names.index(f) for f in features]])
+        y = _zscore(y_all[rows])
+        out.append(
+            (
+                name,
+                X,
+                y,
+                [*features, target],
+                {
+                    "arch": "two-layer",
+                    "width": 2,
+                    "loss": "squared",
+                    "tier": tier,
+                    "family": "real",
+                    "source": source,
+                    "licence": licence,
+                    "preprocessing": (
+                        f"{n} of {len(data)} rows drawn without replacement with numpy's "
+                        f"default_rng({SUBSAMPLE_SEED}).choice (row indices in 'rows'); "
+                        "features and target standardised on those rows (z-scores, "
+                        "population std)"
+                    ),
+                    "columns": f"{', '.join(features)} -> {target}",
+                    "rows": [int(r) for r in rows],
+                },
+            )
+        )
     return out
 
 
@@ -216,7 +285,14 @@ def main(argv: list[str] | None = None) -> None:
             sidecar = path.with_suffix(".json")
             record = json.loads(sidecar.read_text()) if sidecar.exists() else {}
             record.update(meta, B=WEIGHT_BOUND)
-            problem = Problem(X, y, arch=meta["arch"], loss=meta["loss"], weight_bound=WEIGHT_BOUND)
+            problem = Problem(
+                X,
+                y,
+                arch=meta["arch"],
+                width=meta.get("width"),
+                loss=meta["loss"],
+                weight_bound=WEIGHT_BOUND,
+            )
             record = _reference(name, problem, record, meta["tier"], args.force)
             sidecar.write_text(json.dumps(record, indent=2) + "\n")
     print("wrote", write_index(HERE))

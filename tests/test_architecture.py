@@ -26,6 +26,7 @@ LAYERS = [
             "exactrelu.solve",
             "exactrelu.compare",
             "exactrelu.validation",
+            "exactrelu.landscapes",
             "exactrelu.estimators",
             "exactrelu.bench",
         ],

@@ -13,7 +13,7 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from exactrelu.bench.checks import check_result
@@ -151,19 +151,28 @@ def run_task(task: Task) -> dict[str, Any]:
     return row
 
 
-def serial(tasks: list[Task]) -> Iterator[dict[str, Any]]:
+def serial(
+    tasks: list[Any], run: Callable[[Any], dict[str, Any]] = run_task
+) -> Iterator[dict[str, Any]]:
+    """``run`` (default :func:`run_task`) on each task in this process, rows in order."""
     for task in tasks:
-        yield run_task(task)
+        yield run(task)
 
 
-def processes(tasks: list[Task], workers: int) -> Iterator[dict[str, Any]]:
+def processes(
+    tasks: list[Any], workers: int, run: Callable[[Any], dict[str, Any]] = run_task
+) -> Iterator[dict[str, Any]]:
+    """``run`` on each task in ``workers`` spawned processes, rows as they finish.
+
+    ``run`` must be a module-level function (it travels to the workers by name).
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn, not fork: a forked child would inherit the parent's solver threads' state
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(run_task, task) for task in tasks]
+        futures = [pool.submit(run, task) for task in tasks]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -172,7 +181,10 @@ def processes(tasks: list[Task], workers: int) -> Iterator[dict[str, Any]]:
                 future.cancel()
 
 
-def dask(tasks: list[Task], scheduler: str) -> Iterator[dict[str, Any]]:
+def dask(
+    tasks: list[Any], scheduler: str, run: Callable[[Any], dict[str, Any]] = run_task
+) -> Iterator[dict[str, Any]]:
+    """``run`` on each task on the Dask cluster at ``scheduler``, rows as they finish."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -185,6 +197,6 @@ def dask(tasks: list[Task], scheduler: str) -> Iterator[dict[str, Any]]:
         raise InvalidInputError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
     with client:
         # pure=False: two identical tasks are still two runs (timings differ)
-        futures = client.map(run_task, tasks, pure=False)
+        futures = client.map(run, tasks, pure=False)
         for future in as_completed(futures):
             yield future.result()

@@ -228,3 +228,160 @@ def plot_fit(
         ax.set(title=f"{m}: {cert.status}, loss {cert.objective:.4g}", xlabel="x1", ylabel="x2")
         fig.colorbar(contour, ax=ax)
     return _save(fig, out)
+
+
+# ---------------------------------------------------------------------------------------
+# landscapes (exactrelu landscape, benchmarks/studies/landscape)
+# ---------------------------------------------------------------------------------------
+
+MAX_PANELS = 12  # loss distributions drawn at most; --select picks others
+
+
+def read_landscapes(results: str | Path) -> list[Any]:
+    """Every landscape in a file: the ``--out`` file or ``--json`` output of
+    ``exactrelu landscape`` (one), or a study's results (one row per instance and width,
+    each holding its landscapes; :mod:`exactrelu.bench.landscape_study`)."""
+    from exactrelu.bench.store import read_results
+    from exactrelu.landscapes import LandscapeReport
+
+    path = Path(results)
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such results file")
+    rows = read_results(path)
+    if any(row.get("kind") == "settings" for row in rows):
+        return [LandscapeReport.from_rows(rows)]
+    reports = []
+    for row in rows:
+        for item in row.get("landscapes") or []:
+            reports.append(
+                LandscapeReport.from_rows([item["settings"], item["certificate"], *item["runs"]])
+            )
+    if not reports:
+        raise InvalidInputError(f"{path}: no landscape in it (exactrelu landscape --out FILE)")
+    return reports
+
+
+def _landscape_panel(ax, report) -> None:
+    """ECDF of the final losses; the best loss, the bound and 1 % / 10 % above marked."""
+    losses = np.sort([run.loss for run in report.runs])
+    share = np.arange(1, losses.size + 1) / losses.size
+    best, bound = report.best_loss, report.bound
+    # the ECDF starts at 0 on the least loss
+    ax.step(
+        np.r_[losses[0], losses],
+        np.r_[0.0, share],
+        where="post",
+        color="black",
+        lw=1.2,
+        label="runs (ECDF)",
+    )
+    dead = [run.loss for run in report.runs if run.dead_units]
+    same = [run.loss for run in report.runs if run.pattern_match]
+    ax.plot(dead, np.zeros(len(dead)) + 0.02, "x", color="tab:red", ms=5, label="a dead unit")
+    ax.plot(
+        same, np.zeros(len(same)) + 0.06, "|", color="tab:green", ms=8, label="optimum's pattern"
+    )
+    status = "optimum" if report.certified else f"best loss ({report.certificate.status})"
+    ax.axvline(best, color="tab:green", lw=1.5, label=f"{status} {best:.4g}")
+    if bound is not None and bound < best * (1 - 1e-6):
+        ax.axvline(bound, color="tab:red", ls="--", lw=1.2, label=f"proven bound {bound:.4g}")
+    for level, style in ((0.01, ":"), (0.10, "-.")):
+        ax.axvline(best + level * max(best, report.floor), color="grey", ls=style, lw=0.8)
+    positive = losses[losses > 0]
+    if positive.size and positive.max() > 20 * max(positive.min(), 1e-300):
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap
+    s = report.settings
+    wider = f" trained at width {s['train_width']}" if report.wider else ""
+    ax.set(
+        xlabel="final loss (dotted: +1 %, dash-dot: +10 %)",
+        ylabel="share of runs",
+        ylim=(-0.11, 1.03),
+        title=f"{s['name'] or 'landscape'}: width {s['width']}{wider}, {len(report.runs)} runs",
+    )
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7, loc="center right")
+    ax.grid(True, alpha=0.3)
+
+
+def plot_landscape(results: str | Path, out: str | Path, select: str | None = None) -> Path:
+    """Distribution of the final losses of gradient descent, the optimum and bound marked.
+
+    One panel per landscape in ``results`` (at most ``MAX_PANELS``); ``select`` keeps
+    those whose instance name contains it.
+    """
+    plt = _pyplot()
+    reports = read_landscapes(results)
+    if select:
+        reports = [r for r in reports if select in (r.settings.get("name") or "")]
+        if not reports:
+            raise InvalidInputError(f"{results}: no landscape of an instance matching {select!r}")
+    reports = reports[:MAX_PANELS]
+    cols = min(3, len(reports))
+    rows = -(-len(reports) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    for ax, report in zip(axes.ravel(), reports, strict=False):
+        _landscape_panel(ax, report)
+    for ax in axes.ravel()[len(reports) :]:
+        ax.axis("off")
+    return _save(fig, out)
+
+
+def plot_landscape_shares(results: str | Path, out: str | Path) -> Path:
+    """Share of runs within 1 % of the optimum against n: a study's summary figure.
+
+    Panels: data family (columns) × trained width, the certified ``H`` or wider
+    (rows); one line per certified width and dimension d.
+    """
+    plt = _pyplot()
+    reports = read_landscapes(results)
+    families = sorted({r.settings.get("family") or "data" for r in reports})
+    extra = sorted({r.settings["train_width"] - r.settings["width"] for r in reports})
+    fig, axes = plt.subplots(
+        len(extra), len(families), figsize=(4.4 * len(families), 3.4 * len(extra)), squeeze=False
+    )
+    colours = {1: "tab:blue", 2: "tab:orange", 3: "tab:green", 4: "tab:red"}
+    for i, more in enumerate(extra):
+        for j, family in enumerate(families):
+            ax = axes[i][j]
+            mine = [
+                r
+                for r in reports
+                if (r.settings.get("family") or "data") == family
+                and r.settings["train_width"] - r.settings["width"] == more
+            ]
+            for width, d in sorted({(r.settings["width"], r.settings["d"]) for r in mine}):
+                line = sorted(
+                    (r for r in mine if (r.settings["width"], r.settings["d"]) == (width, d)),
+                    key=lambda r: r.settings["n"],
+                )
+                n = [r.settings["n"] for r in line]
+                share = [r.summary_dict()["within_1pct"] for r in line]
+                closed = [r.certified for r in line]
+                (drawn,) = ax.plot(
+                    n,
+                    share,
+                    "-" if d == 2 else "--",
+                    color=colours.get(width, "black"),
+                    label=f"width {width}, d = {d}",
+                )
+                # hollow: the certificate did not close (judged against the best loss)
+                for x, v, c in zip(n, share, closed, strict=True):
+                    ax.plot(
+                        x, v, "o", color=drawn.get_color(), mfc=drawn.get_color() if c else "none"
+                    )
+            trained = "the certified width" if more == 0 else f"width + {more}"
+            ax.set(
+                xlabel="n (samples)",
+                ylabel="share of runs within 1 %",
+                ylim=(-0.03, 1.03),
+                title=f"{family}: trained at {trained}",
+            )
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=7)
+    fig.suptitle(
+        "Gradient descent against the certified optimum (hollow: not certified)", fontsize=10
+    )
+    return _save(fig, out)

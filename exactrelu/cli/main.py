@@ -21,12 +21,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from exactrelu.cli import bench, compare, export, generate, plot, solve, validate
+from exactrelu.cli import bench, compare, export, generate, landscape, plot, solve, validate
 from exactrelu.cli.common import PROG, Parser, UsageError, fail
 from exactrelu.errors import InvalidInputError, MissingDependencyError
 
 DEBUG_ENV = "EXACTRELU_DEBUG"
-SUBCOMMANDS = (solve, compare, validate, export, generate, bench, plot)
+SUBCOMMANDS = (solve, compare, validate, landscape, export, generate, bench, plot)
 
 
 def build_parser() -> argparse.ArgumentParser:

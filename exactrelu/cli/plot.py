@@ -12,6 +12,8 @@ KINDS = {
     "gap": "excess loss of gd and approx over the certified optimum, against n",
     "trace": "best loss and proven bound against time during one mip solve",
     "fit": "each method's network on a 1-D or 2-D instance",
+    "landscape": "final losses of gradient descent against the certified optimum and bound "
+    "(exactrelu landscape --out FILE; --shares: a study's shares against n)",
 }
 
 
@@ -44,6 +46,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     k.add_argument("--time-limit", type=float, default=60.0, metavar="S")
     k.add_argument("--out", required=True, metavar="FILE.png")
+    k = kinds.add_parser("landscape", help=KINDS["landscape"])
+    k.add_argument(
+        "results",
+        metavar="RESULTS",
+        help="exactrelu landscape --out file (or --json output), or a study's results",
+    )
+    k.add_argument("--select", metavar="TEXT", help="only instances whose name contains TEXT")
+    k.add_argument(
+        "--shares",
+        action="store_true",
+        help="a study's share of runs within 1 %% of the optimum against n, by width and d",
+    )
+    k.add_argument("--out", required=True, metavar="FILE.png")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
         path = plots.plot_time(args.results, args.out)
     elif args.kind == "gap":
         path = plots.plot_gap(args.results, args.out)
+    elif args.kind == "landscape":
+        if args.shares:
+            path = plots.plot_landscape_shares(args.results, args.out)
+        else:
+            path = plots.plot_landscape(args.results, args.out, args.select)
     elif args.kind == "trace":
         path = plots.plot_trace(args.instance, args.out, args.time_limit)
     else:
