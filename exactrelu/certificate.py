@@ -118,13 +118,17 @@ class Certificate:
         }
         missing = sorted(required - set(data))
         if missing:
-            raise InvalidInputError(f"{where}: not an exactrelu certificate, lacks {', '.join(missing)}")
+            raise InvalidInputError(
+                f"{where}: not an exactrelu certificate, lacks {', '.join(missing)}"
+            )
         values = {k: v for k, v in data.items() if k in known}
         values["is_global"] = bool(data.get("global", False))
         try:
             return cls(**{**values, "status": Status(values["status"])})
         except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"{where}: not a valid exactrelu certificate ({one_line(exc)})") from None
+            raise InvalidInputError(
+                f"{where}: not a valid exactrelu certificate ({one_line(exc)})"
+            ) from None
 
     def class_summary(self) -> str:
         """Which networks the certificate covers, in one or two sentences."""
