@@ -1,15 +1,18 @@
-"""Time two checkouts of exactrelu on the same instances, side by side in one run.
+"""Time two checkouts (or two settings) of exactrelu on the same instances, side by side.
 
     python benchmarks/side_by_side.py OLD_DIR NEW_DIR INSTANCE... [--threads T] [--gap 1e-4]
         [--time-limit 300] [--repeat 1] [--out results.jsonl]
+        [--old-flags "..."] [--new-flags "..."]
 
-OLD_DIR and NEW_DIR are source checkouts (``git worktree add /tmp/old <commit>``). For
+OLD_DIR and NEW_DIR are source checkouts (``git worktree add /tmp/old <commit>``), or the
+same checkout twice with different ``--old-flags``/``--new-flags`` (extra ``solve``
+flags, e.g. ``--weight-bound 2`` against ``--weight-bound auto``). For
 each instance the two are run one after the other, in alternating order from one
 instance to the next, each in a fresh process with ``PYTHONPATH`` pointing at its
 checkout, so that the load of a shared machine hits both alike. Each run is
-``exactrelu solve INSTANCE --json`` with the instance's sidecar defaults. Prints one
-Markdown table (seconds, status, nodes, ratio new / old) and, with ``--out``, writes
-every run as a JSON line as it finishes.
+``exactrelu solve INSTANCE --json`` with the instance's sidecar defaults and the side's
+flags. Prints one Markdown table (seconds, status, nodes, boxes tried, ratio new / old)
+and, with ``--out``, writes every run as a JSON line as it finishes.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import math
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -26,7 +30,7 @@ import time
 from pathlib import Path
 
 
-def run(checkout: Path, instance: str, args: argparse.Namespace) -> dict:
+def run(checkout: Path, instance: str, args: argparse.Namespace, flags: str = "") -> dict:
     command = [
         sys.executable,
         "-m",
@@ -42,6 +46,7 @@ def run(checkout: Path, instance: str, args: argparse.Namespace) -> dict:
     ]
     if args.threads is not None:
         command += ["--threads", str(args.threads)]
+    command += shlex.split(flags)
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     start = time.perf_counter()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -61,6 +66,9 @@ def run(checkout: Path, instance: str, args: argparse.Namespace) -> dict:
         "objective": cert["objective"],
         "nodes": details.get("nodes"),
         "tangent_cuts": details.get("tangent_cuts"),
+        "weight_bound": cert["weight_bound"],
+        "boxes": len(cert.get("box", {}).get("tried", [])) or 1,
+        "box_active": cert["box_active"],
     }
 
 
@@ -74,7 +82,10 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--old-flags", default="", help="extra solve flags of the old side")
+    parser.add_argument("--new-flags", default="", help="extra solve flags of the new side")
     args = parser.parse_args()
+    flags = {"old": args.old_flags, "new": args.new_flags}
     old, new = args.old.resolve(), args.new.resolve()
     rows = []
     for index, instance in enumerate(args.instances):
@@ -85,7 +96,7 @@ def main() -> None:
                 order.reverse()
             results = {}
             for label, checkout in order:
-                results[label] = run(checkout, instance, args)
+                results[label] = run(checkout, instance, args, flags[label])
                 if args.out:
                     with args.out.open("a") as stream:
                         row = {"instance": Path(instance).stem, "code": label, **results[label]}
@@ -102,9 +113,9 @@ def main() -> None:
         by_instance.setdefault(name, []).append((a, b))
     print(
         "| instance | old CPU (s) | new CPU (s) | new / old | old solve (s) | new solve (s) "
-        "| old nodes | new nodes | statuses |"
+        "| old nodes | new nodes | boxes tried | statuses |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     logs = []
     for name, pairs in by_instance.items():
         # medians over the repeats
@@ -116,7 +127,7 @@ def main() -> None:
         print(
             f"| {name} | {old_cpu:.2f} | {new_cpu:.2f} | {ratio:.2f} | {old_s:.2f} | "
             f"{new_s:.2f} | {a.get('nodes')} | {b.get('nodes')} | "
-            f"{a['status']} / {b['status']} |"
+            f"{a.get('boxes')} / {b.get('boxes')} | {a['status']} / {b['status']} |"
         )
     mean = math.exp(sum(logs) / len(logs))
     print(f"\nGeometric mean of CPU new / old: {mean:.3f} over {len(logs)} instances")

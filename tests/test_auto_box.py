@@ -8,6 +8,7 @@ certificate's final box, or without any box worth the name (B = 1000).
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 from oracle import brute_force
 
 from exactrelu import Problem, solve
+
+INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 
 UNBOXED = 1e3  # a box no optimum of these tiny instances comes near
 
@@ -132,3 +135,30 @@ def test_scaling_the_data_scales_the_certified_network(
     np.testing.assert_allclose(
         scaled.network.predict(X2) / s, base.network.predict(X), rtol=1e-4, atol=1e-5 * spread
     )
+
+
+REAL = ["diabetes-n30-d2", "wine-alcohol-n30-d2"]
+
+
+@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize(("loss", "peer"), [("squared", "scip"), ("absolute", "gurobi")])
+def test_real_data_default_solve_is_the_optimum_of_a_larger_box(name, loss, peer):
+    """On the shipped standardised real data, the default solve returns an interior optimum
+    equal to an independent solver's (the peer on the plain big-M model) over a fixed box
+    four times larger; standardising these files again changes nothing, so the boxes
+    are in the same units."""
+    pytest.importorskip({"scip": "pyscipopt", "gurobi": "gurobipy"}[peer])
+    from exactrelu.bench.executors import run_method
+    from exactrelu.instances import load_instance
+
+    problem = load_instance(INSTANCES / f"{name}.csv").problem(
+        arch="one-node", loss=loss, weight_bound="auto"
+    )
+    Xs, _, sy = standardised(problem.X, problem.y, "one-node", loss)
+    assert np.allclose(Xs, problem.X, atol=1e-12) and sy == pytest.approx(1.0, rel=1e-9)
+    cert = solve(problem)
+    assert cert.status == "optimal" and not cert.box_active
+    larger = problem.with_box(4 * cert.weight_bound)
+    larger = run_method(peer, larger, time_limit=120, threads=1, seed=0)
+    assert larger.status == "optimal"
+    assert cert.objective == pytest.approx(larger.objective, rel=1e-6, abs=1e-9)
