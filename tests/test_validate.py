@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -319,3 +320,40 @@ def test_summary_counts_units_from_one():
     report = validate(X, y, net, time_limit=20)
     assert report.dead_units["network"] == [0]  # the JSON: positions in the arrays
     assert "dead units     network unit 1," in report.summary()
+
+
+def test_the_automatic_box_is_stated_and_holds_the_network():
+    """Under the default box, the report names its units and why it starts where it does;
+    the box holds the network in standardised units (recomputed here with numpy)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(8, 2))
+    y = np.maximum(0, X @ [1.0, -0.5] + 0.2) + 0.05 * rng.standard_normal(8)
+    W, b = np.array([[30.0, -15.0]]), np.array([6.0])
+    report = validate(X, y, {"W": W, "b": b, "v": [1.0], "c": 0.0}, arch="two-layer", width=1)
+    lines = report.summary().splitlines()
+    assert "(standardised units, automatic)" in lines[0]
+    assert "note           the box is in standardised units" in report.summary()
+    assert "(the smallest holding the networks)" in report.summary()
+    # in standardised units: x = mean + std·z, y = std_y·ỹ
+    W_std = W * X.std(axis=0) / y.std()
+    b_std = (b + W @ X.mean(axis=0)) / y.std()
+    largest = max(np.abs(W_std).max(), np.abs(b_std).max())
+    assert largest <= report.weight_bound < 2 * largest
+
+
+def test_a_classifier_box_growth_is_reported():
+    pytest.importorskip("sklearn")
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = 50 * rng.uniform(-1, 1, size=(8, 2))
+    labels = np.where(X[:, 0] > 0, 1, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(hidden_layer_sizes=(1,), random_state=0, max_iter=3000).fit(X, labels)
+    fixed = validate(X, labels, clf, weight_bound=1e-3)
+    assert fixed.box_grown and fixed.weight_bound > 1e-3
+    assert "the requested box 0.001 does not contain the network; grown to" in fixed.summary()
+    automatic = validate(X, labels, clf)
+    assert "the box is in standardised units" in automatic.summary()
+    assert "binary classifier" in automatic.summary()
