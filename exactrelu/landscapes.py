@@ -526,6 +526,12 @@ def _certificate_row(certificate: Certificate, source: str) -> dict[str, Any]:
     }
 
 
+def _class_of(problem: Problem) -> dict[str, Any]:
+    """What a certificate of ``problem`` must match: the class and the data's shape."""
+    keys = ("arch", "width", "loss", "weight_bound", "bias", "n", "d")
+    return {key: getattr(problem, key) for key in keys}
+
+
 def _check_certificate(certificate: Certificate, problem: Problem, where: str) -> Certificate:
     """``certificate`` if it is a certificate of ``problem``, its loss recomputed on the data.
 
@@ -533,15 +539,7 @@ def _check_certificate(certificate: Certificate, problem: Problem, where: str) -
     be of the class and its loss on these data must be the certificate's objective.
     """
     cert = certificate
-    expected = {
-        "arch": problem.arch,
-        "width": problem.width,
-        "loss": problem.loss,
-        "weight_bound": problem.weight_bound,
-        "bias": problem.bias,
-        "n": problem.n,
-        "d": problem.d,
-    }
+    expected = _class_of(problem)
     differ = [
         f"{k} {getattr(cert, k)!r} (here {v!r})"
         for k, v in expected.items()
@@ -612,30 +610,25 @@ def _train_problem(problem: Problem, train_width: int, trainer: str) -> Problem:
     """
     if train_width == problem.width and (problem.arch == "two-layer" or trainer == "numpy"):
         return problem
-    return Problem(
-        problem.X,
-        problem.y,
-        arch="two-layer",
-        width=train_width,
-        loss=problem.loss,
-        weight_bound=problem.weight_bound,
-        bias=problem.bias,
-        name=problem.name,
-    )
+    return dataclasses.replace(problem, arch="two-layer", width=train_width)
 
 
-Record = Callable[[int, "_Trained"], None]
+@dataclass(frozen=True)
+class _Training:
+    """What every trainer is given: the class to train (``target``), the runs to do, the
+    landscape's seed, at most ``epochs`` full-batch steps, the learning rate (None: the
+    trainer's default), the patience, and ``record(run, trained)`` to call per run."""
+
+    target: Problem
+    runs: list[int]
+    seed: int
+    epochs: int
+    lr: float | None
+    patience: int
+    record: Callable[[int, _Trained], None]
 
 
-def _train_numpy(
-    target: Problem,
-    runs: list[int],
-    seed: int,
-    epochs: int,
-    lr: float | None,
-    patience: int,
-    record: Record,
-) -> None:
+def _train_numpy(job: _Training) -> None:
     """Full-batch gradient descent in numpy, inside the class, every run side by side.
 
     Two-layer networks are trained as everyone trains them, with real output weights
@@ -650,6 +643,7 @@ def _train_numpy(
     """
     from exactrelu.methods.gd import descend, descend_free_output
 
+    target, runs, record = job.target, job.runs, job.record
     h = target.width
     D = target.d + (1 if target.bias else 0)
     two = target.arch == "two-layer"
@@ -657,7 +651,7 @@ def _train_numpy(
     Theta = np.empty((len(runs), h, D))
     a = np.ones((len(runs), h))
     for k, run in enumerate(runs):
-        rng = np.random.default_rng(_seed_sequence(seed, run))
+        rng = np.random.default_rng(_seed_sequence(job.seed, run))
         Theta[k] = np.clip(rng.normal(0.0, math.sqrt(2.0 / D), size=(h, D)), -B, B)
         if two:
             a[k] = rng.normal(0.0, math.sqrt(1.0 / h), size=h)
@@ -669,11 +663,24 @@ def _train_numpy(
 
         c = np.full(len(runs), best_constant(target.y, target.loss))
         descend_free_output(
-            target, Theta, a, c, max_iter=epochs, patience=patience, lr=lr, on_finish=finished
+            target,
+            Theta,
+            a,
+            c,
+            max_iter=job.epochs,
+            patience=job.patience,
+            lr=job.lr,
+            on_finish=finished,
         )
         return
     result = descend(
-        target, Theta, a, np.zeros(len(runs)), max_iter=epochs, patience=patience, lr=lr
+        target,
+        Theta,
+        a,
+        np.zeros(len(runs)),
+        max_iter=job.epochs,
+        patience=job.patience,
+        lr=job.lr,
     )
     seconds = time.perf_counter() - start
     for k, net in enumerate(result.networks):
@@ -688,15 +695,7 @@ def _torch_loss(torch: Any, f: Any, y: Any, loss: str) -> Any:
     return torch.clamp(1.0 - y * f, min=0.0).mean()
 
 
-def _train_torch(
-    target: Problem,
-    runs: list[int],
-    seed: int,
-    epochs: int,
-    lr: float | None,
-    patience: int,
-    record: Record,
-) -> None:
+def _train_torch(job: _Training) -> None:
     """PyTorch ``Sequential(Linear(d, H'), ReLU(), Linear(H', 1))`` in float64.
 
     PyTorch's default initialisation (weights and biases uniform on ±1/√fan_in), full
@@ -708,42 +707,33 @@ def _train_torch(
     except ImportError:
         raise MissingDependencyError("torch", "torch", "--trainer torch") from None
     # copies: the problem's arrays are read-only, which torch tensors cannot share
-    X = torch.tensor(np.array(target.X), dtype=torch.float64)
-    y = torch.tensor(np.array(target.y), dtype=torch.float64)
+    X = torch.tensor(np.array(job.target.X), dtype=torch.float64)
+    y = torch.tensor(np.array(job.target.y), dtype=torch.float64)
     threads = torch.get_num_threads()
     # one thread: these tensors are tiny, and more threads only contend (measured 7x
     # slower with 2 threads on 2 busy cores)
     torch.set_num_threads(1)
     try:
-        for run in runs:
-            record(run, _torch_run(torch, target, X, y, seed, run, epochs, lr, patience))
+        for run in job.runs:
+            job.record(run, _torch_run(torch, job, X, y, run))
     finally:
         torch.set_num_threads(threads)
 
 
-def _torch_run(
-    torch: Any,
-    target: Problem,
-    X: Any,
-    y: Any,
-    seed: int,
-    run: int,
-    epochs: int,
-    lr: float | None,
-    patience: int,
-) -> _Trained:
+def _torch_run(torch: Any, job: _Training, X: Any, y: Any, run: int) -> _Trained:
     from exactrelu.network.importers import from_torch
 
+    target, epochs, patience = job.target, job.epochs, job.patience
     start = time.perf_counter()
     # fork_rng: seeding must not change the caller's global torch generator
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(_seed_sequence(seed, run).generate_state(1, np.uint64)[0] >> 1))
+        torch.manual_seed(int(_seed_sequence(job.seed, run).generate_state(1, np.uint64)[0] >> 1))
         model = torch.nn.Sequential(
             torch.nn.Linear(target.d, target.width, bias=target.bias, dtype=torch.float64),
             torch.nn.ReLU(),
             torch.nn.Linear(target.width, 1, dtype=torch.float64),
         )
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr or DEFAULT_ADAM_LR)
+    optimiser = torch.optim.Adam(model.parameters(), lr=job.lr or DEFAULT_ADAM_LR)
     best, since, taken, converged = math.inf, 0, 0, False
     while taken < epochs:
         taken += 1
@@ -763,15 +753,7 @@ def _torch_run(
     return _Trained(network, taken, converged, time.perf_counter() - start)
 
 
-def _train_sklearn(
-    target: Problem,
-    runs: list[int],
-    seed: int,
-    epochs: int,
-    lr: float | None,
-    patience: int,
-    record: Record,
-) -> None:
+def _train_sklearn(job: _Training) -> None:
     """scikit-learn ``MLPRegressor(hidden_layer_sizes=(H',), activation="relu")``.
 
     scikit-learn's initialisation (Glorot uniform), solver ``adam`` with full batches
@@ -786,7 +768,8 @@ def _train_sklearn(
         raise MissingDependencyError("scikit-learn", "sklearn", "--trainer sklearn") from None
     from exactrelu.network.importers import from_sklearn
 
-    for run in runs:
+    target, epochs = job.target, job.epochs
+    for run in job.runs:
         start = time.perf_counter()
         mlp = MLPRegressor(
             hidden_layer_sizes=(target.width,),
@@ -794,19 +777,19 @@ def _train_sklearn(
             solver="adam",
             alpha=0.0,
             batch_size=target.n,
-            learning_rate_init=lr or DEFAULT_ADAM_LR,
+            learning_rate_init=job.lr or DEFAULT_ADAM_LR,
             max_iter=epochs,
             tol=1e-10,
-            n_iter_no_change=patience,
+            n_iter_no_change=job.patience,
             shuffle=False,
-            random_state=int(_seed_sequence(seed, run).generate_state(1)[0]),
+            random_state=int(_seed_sequence(job.seed, run).generate_state(1)[0]),
         )
         with warnings.catch_warnings():
             # running out of epochs is recorded per run (converged), not warned about
             warnings.simplefilter("ignore", ConvergenceWarning)
             mlp.fit(target.X, target.y)
         network = _as_trained_class(from_sklearn(mlp).network, target)
-        record(
+        job.record(
             run,
             _Trained(network, int(mlp.n_iter_), mlp.n_iter_ < epochs, time.perf_counter() - start),
         )
@@ -994,13 +977,7 @@ def _settings(
 ) -> dict[str, Any]:
     return {
         "name": problem.name,
-        "arch": problem.arch,
-        "width": problem.width,
-        "loss": problem.loss,
-        "weight_bound": problem.weight_bound,
-        "bias": problem.bias,
-        "n": problem.n,
-        "d": problem.d,
+        **_class_of(problem),
         "data": data_hash(problem),
         "zero_loss": float(loss_at_zero(problem.y, problem.loss).sum()),
         "trainer": trainer,
@@ -1174,7 +1151,7 @@ def landscape(
                 )
 
         if todo:
-            TRAIN[trainer](target, todo, seed, epochs, lr, DEFAULT_PATIENCE, record)
+            TRAIN[trainer](_Training(target, todo, seed, epochs, lr, DEFAULT_PATIENCE, record))
     runs = [done[i] for i in range(restarts)]
     return LandscapeReport(settings, cert, source, runs)
 

@@ -27,11 +27,12 @@ from typing import Any
 
 from exactrelu.bench import executors
 from exactrelu.bench.store import locked_append, read_results
+from exactrelu.bench.suite import InstanceTask
 from exactrelu.errors import InvalidInputError
 
 
 @dataclass(frozen=True)
-class LandscapeTask:
+class LandscapeTask(InstanceTask):
     """One instance and one certified width, trained at each of ``train_widths``.
 
     Attributes
@@ -53,7 +54,6 @@ class LandscapeTask:
         HiGHS threads of the certification.
     """
 
-    instance: str
     family: str
     width: int
     train_widths: tuple[int, ...]
@@ -64,26 +64,17 @@ class LandscapeTask:
     epochs: int | None = None  # the trainer's default
     trainer: str = "numpy"
 
-    @property
-    def name(self) -> str:
-        return Path(self.instance).stem
-
-    @property
-    def key(self) -> str:
-        """Identifies the task across reruns."""
-        return "|".join(
-            [
-                self.name,
-                f"w={self.width}",
-                "train=" + ",".join(map(str, self.train_widths)),
-                f"restarts={self.restarts}",
-                f"t={self.time_limit}",
-                f"threads={self.threads}",
-                f"seed={self.seed}",
-                f"epochs={self.epochs}",
-                self.trainer,
-            ]
-        )
+    def settings(self) -> list[str]:
+        return [
+            f"w={self.width}",
+            "train=" + ",".join(map(str, self.train_widths)),
+            f"restarts={self.restarts}",
+            f"t={self.time_limit}",
+            f"threads={self.threads}",
+            f"seed={self.seed}",
+            f"epochs={self.epochs}",
+            self.trainer,
+        ]
 
 
 def run_landscape_task(task: LandscapeTask) -> dict[str, Any]:

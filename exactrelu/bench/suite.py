@@ -50,33 +50,42 @@ class MethodSpec:
 
 
 @dataclass(frozen=True)
-class Task:
-    """One run: an instance file, a method and the settings to run it with."""
+class InstanceTask:
+    """Work on one instance file, identified across reruns by :attr:`key` (the instance
+    name and :meth:`settings`), so that a killed sweep resumes where it stopped."""
 
     instance: str  # path as a string (tasks travel to worker processes and Dask)
+
+    @property
+    def name(self) -> str:
+        return Path(self.instance).stem
+
+    def settings(self) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def key(self) -> str:
+        return "|".join([self.name, *self.settings()])
+
+
+@dataclass(frozen=True)
+class Task(InstanceTask):
+    """One run: an instance file, a method and the settings to run it with."""
+
     method: MethodSpec
     time_limit: float | None
     threads: int | None
     seed: int
     gap: float | None = None
 
-    @property
-    def name(self) -> str:
-        return Path(self.instance).stem
-
-    @property
-    def key(self) -> str:
-        """Identifies the run across reruns: instance name, method and settings."""
-        return "|".join(
-            [
-                self.name,
-                self.method.label,
-                f"t={_fmt(self.time_limit)}",
-                f"threads={_fmt(self.threads)}",
-                f"seed={self.seed}",
-                f"gap={_fmt(self.gap)}",
-            ]
-        )
+    def settings(self) -> list[str]:
+        return [
+            self.method.label,
+            f"t={_fmt(self.time_limit)}",
+            f"threads={_fmt(self.threads)}",
+            f"seed={self.seed}",
+            f"gap={_fmt(self.gap)}",
+        ]
 
 
 @dataclass

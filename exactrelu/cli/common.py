@@ -85,13 +85,25 @@ def add_solver_arguments(
     return how
 
 
-def add_output_arguments(p: argparse.ArgumentParser, what: str) -> argparse._ArgumentGroup:
-    """``--json`` and ``--out FILE`` for a command whose result has a JSON form."""
+def add_output_arguments(
+    p: argparse.ArgumentParser,
+    what: str,
+    *,
+    out_metavar: str = "FILE",
+    out_help: str | None = None,
+    quiet: bool = False,
+) -> argparse._ArgumentGroup:
+    """``--json`` and ``--out FILE`` for a command whose result has a JSON form, and
+    ``--quiet`` (no progress lines) when asked for."""
     out = p.add_argument_group("output")
     out.add_argument(
         "--json", action="store_true", help=f"print the {what} as JSON instead of the summary"
     )
-    out.add_argument("--out", metavar="FILE", help=f"also write the JSON {what} to FILE")
+    out.add_argument(
+        "--out", metavar=out_metavar, help=out_help or f"also write the JSON {what} to FILE"
+    )
+    if quiet:
+        out.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return out
 
 

@@ -75,18 +75,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a certificate of this problem (exactrelu solve --out) instead of solving",
     )
     common.add_solver_arguments(p, time_limit=DEFAULT_TIME_LIMIT)
-    out = p.add_argument_group("output")
-    out.add_argument(
-        "--json",
-        action="store_true",
-        help="print JSON lines (settings, certificate, one per run, summary) instead",
+    common.add_output_arguments(
+        p,
+        "landscape (JSON lines: settings, certificate, one per run, summary)",
+        out_metavar="FILE.jsonl",
+        out_help="results file: every run written as it finishes; resumed when it exists",
+        quiet=True,
     )
-    out.add_argument(
-        "--out",
-        metavar="FILE.jsonl",
-        help="results file: every run written as it finishes; resumed when it exists",
-    )
-    out.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -60,8 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="allow reading a pickle (runs code from the file: your own files only)",
     )
     common.add_solver_arguments(p, time_limit=DEFAULT_TIME_LIMIT)
-    out = common.add_output_arguments(p, "report (JSON lines for several networks)")
-    out.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    common.add_output_arguments(p, "report (JSON lines for several networks)", quiet=True)
 
 
 def expand(patterns: list[str]) -> list[Path]:

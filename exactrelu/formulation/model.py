@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -336,25 +337,9 @@ def iter_formulations(
         yield _build(problem, p, squared, order_units=order_units, cuts=cuts, shape_rows=shape_rows)
 
 
-def build_formulations(
-    problem: Problem,
-    *,
-    squared: str = "tangents",
-    cutoff_bounds: CutoffBounds | None = None,
-    order_units: bool = False,
-    convexity_cuts: bool = False,
-    shape_rows: bool = False,
-) -> list[Formulation]:
+def build_formulations(problem: Problem, **options: Any) -> list[Formulation]:
     """Every formulation needed to cover the class: one for one-node, ``width + 1`` sign cases
-    (number of +1 output units 0..width) for two-layer. ``cutoff_bounds``: one-node only;
-    ``order_units`` and ``shape_rows``: two-layer only (see :func:`build_two_layer`)."""
-    return list(
-        iter_formulations(
-            problem,
-            squared=squared,
-            cutoff_bounds=cutoff_bounds,
-            order_units=order_units,
-            convexity_cuts=convexity_cuts,
-            shape_rows=shape_rows,
-        )
-    )
+    (number of +1 output units 0..width) for two-layer; the options of
+    :func:`iter_formulations` (``cutoff_bounds``: one-node only; ``order_units`` and
+    ``shape_rows``: two-layer only, see :func:`build_two_layer`)."""
+    return list(iter_formulations(problem, **options))

@@ -31,7 +31,7 @@ default trainer of ``exactrelu landscape``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -187,14 +187,7 @@ def _starting_points(
 
 
 def _one_node_problem(problem: Problem) -> Problem:
-    return Problem(
-        problem.X,
-        problem.y,
-        loss=problem.loss,
-        weight_bound=problem.box_radius,
-        bias=problem.bias,
-        name=problem.name,
-    )
+    return replace(problem, arch="one-node", width=1, weight_bound=problem.box_radius)
 
 
 @dataclass
