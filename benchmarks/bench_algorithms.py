@@ -55,7 +55,7 @@ def planted(n: int, d: int, seed: int, loss: str = "squared", noise: float = 0.1
     X, y, _ = generate("planted-one-node", n, d, noise=noise, seed=seed)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
-    return Problem(X, y, loss=loss)
+    return Problem(X, y, loss=loss, weight_bound=2.0)
 
 
 def bench_speed(sizes: list[int], time_limit: float) -> None:
@@ -129,7 +129,7 @@ def bench_ratio(ns: list[int], seeds: int, ks: list[int]) -> None:
                             X, y = rng.standard_normal((n, 2)), rng.standard_normal(n)
                             if loss == "hinge":
                                 y = np.where(y > 0, 1.0, -1.0)
-                            problem = Problem(X, y, loss=loss)
+                            problem = Problem(X, y, loss=loss, weight_bound=2.0)
                         opt = solve_enumerate(problem, SolveOptions())
                         assert opt.status == "optimal", opt.status
                         polished = solve_approx(problem, SolveOptions(), k=k)

@@ -33,7 +33,7 @@ def main() -> None:
     print("family n d width loss status loss bound gap seconds mip_solves nodes")
     for family, n, d, arch, width, loss, seed in CASES:
         X, y, _ = generate(family, n, d, noise=0.1, seed=seed, width=width or 2)
-        problem = exactrelu.Problem(X, y, arch=arch, width=width, loss=loss)
+        problem = exactrelu.Problem(X, y, arch=arch, width=width, loss=loss, weight_bound=2.0)
         cert = exactrelu.solve(problem, time_limit=args.time_limit)
         print(
             f"{family} {n} {d} {width or 1} {loss} {cert.status} {cert.objective:.8g} "

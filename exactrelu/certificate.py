@@ -146,11 +146,10 @@ class Certificate:
             return f"best network found among {covered}"
         if not self.box_active:
             return f"optimal over all {covered}; the optimum is interior"
-        fix = (
-            "the automatic box stopped growing at its largest size"
-            if self.box.get("rule") == "auto"
-            else "raise --weight-bound, or use --weight-bound auto"
-        )
+        fix = {
+            "largest box": "the automatic box stopped growing at its largest size",
+            "time limit": "the time limit stopped the automatic box growing: raise --time-limit",
+        }.get(self.box.get("stopped"), "raise --weight-bound, or use --weight-bound auto")
         return f"optimal over all {covered}; the box binds: a larger box may do better ({fix})"
 
     def summary(self) -> str:
@@ -217,6 +216,8 @@ class BoxReport:
     standardisation : dict, optional
     tried : tuple of dict
         Under ``auto``: every box solved, with its result.
+    stopped : {"interior", "largest box", "time limit"}, optional
+        Under ``auto``: why the box stopped growing.
     """
 
     weight_bound: float
@@ -225,6 +226,7 @@ class BoxReport:
     units: str = "data"
     standardisation: dict[str, Any] | None = None
     tried: tuple[dict[str, Any], ...] = ()
+    stopped: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": self.rule, "units": self.units}
@@ -232,6 +234,8 @@ class BoxReport:
             out["standardisation"] = self.standardisation
         if self.tried:
             out["tried"] = list(self.tried)
+        if self.stopped is not None:
+            out["stopped"] = self.stopped
         return out
 
 

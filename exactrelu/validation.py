@@ -828,8 +828,9 @@ def validate(
         for a classifier, else ``"squared"``.
     weight_bound : float, optional
         The box; grown (and reported) when it does not contain the network.
-    default_weight_bound : float, default 2.0
-        The box when ``weight_bound`` is None, grown silently to contain the network.
+    default_weight_bound : float or "auto", default "auto"
+        The box when ``weight_bound`` is None: a number is grown silently to contain the
+        network; ``"auto"`` starts at the smallest standardised box that holds it.
     bias : bool, default True
         Hidden biases in the class; ``False`` needs a network whose hidden biases are 0.
     time_limit : float or None, default 60.0

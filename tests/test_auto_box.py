@@ -61,7 +61,7 @@ def test_the_box_grows_while_the_optimum_touches_it():
     tried = cert.box["tried"]
     assert len(tried) > 1
     assert all(t["box_active"] or t["better_outside_box"] for t in tried[:-1])
-    assert not cert.box_active
+    assert not cert.box_active and cert.box["stopped"] == "interior"
     # each larger box does at least as well (it holds the smaller box's optimum)
     losses = [t["objective"] for t in tried]
     assert all(b <= a * (1 + 1e-6) + 1e-9 for a, b in itertools.pairwise(losses))
@@ -69,6 +69,21 @@ def test_the_box_grows_while_the_optimum_touches_it():
     unboxed = brute_force(Xs, ys, B=UNBOXED)
     assert cert.objective == pytest.approx(unboxed.loss * sy**2, rel=1e-6, abs=1e-9)
     assert "grew" in cert.summary()
+
+
+def test_a_box_still_binding_at_the_largest_size_says_so(monkeypatch):
+    # the instance above needs a box of 32; with the largest box 8 the growth stops short
+    from exactrelu.methods import auto_box
+
+    monkeypatch.setattr(auto_box, "LARGEST_BOX", 8.0)
+    X = np.array([[-1.0], [-0.5], [0.0], [0.2], [0.4], [0.45], [0.5]])
+    y = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.02, 1.0])
+    cert = solve(Problem(X, y))
+    assert [t["weight_bound"] for t in cert.box["tried"]] == [2.0, 8.0]
+    assert cert.status == "optimal" and cert.box_active and not cert.is_global
+    assert cert.box["stopped"] == "largest box"
+    assert "the box binds" in cert.summary().splitlines()[0]
+    assert "stopped growing at its largest size" in cert.summary().splitlines()[0]
 
 
 @pytest.mark.parametrize("method", ["bnb", "mip", "enumerate"])

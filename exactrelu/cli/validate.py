@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p,
         arch="network class (default: the networks')",
         width="must equal the networks' width",
-        loss="default: the certificate's, else the sidecar's, else hinge for a classifier, "
+        loss="default: the certificate's, else hinge for a classifier, else the sidecar's, "
         "else squared",
         weight_bound="box radius B or 'auto' (default: sidecar B, else auto); a number is "
         "grown to contain the networks",

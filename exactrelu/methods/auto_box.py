@@ -216,9 +216,16 @@ def solve_auto(
         # grow while the optimum touches the box, or a method saw a better network
         # outside it (the enumerations and the branch and bound can tell)
         binds = result.box_active or bool(result.details.get("better_outside_box"))
-        if not binds or box >= LARGEST_BOX or not finished or deadline.expired():
-            break
-        box = min(box * GROWTH, LARGEST_BOX)
+        if not binds:
+            stopped = "interior"
+        elif box >= LARGEST_BOX:
+            stopped = "largest box"
+        elif not finished or deadline.expired():
+            stopped = "time limit"
+        else:
+            box = min(box * GROWTH, LARGEST_BOX)
+            continue
+        break
     return make_certificate(
         problem,
         standard.to_data_units(result.network),
@@ -236,6 +243,7 @@ def solve_auto(
             units="standardised",
             standardisation=standard.as_dict(),
             tried=tuple(tried),
+            stopped=stopped,
         ),
         proven_without_box=result.is_global,
         reason=result.reason,
