@@ -116,8 +116,8 @@ def random_problem(seed: int, n: int, d: int, *, loss: str, **kw) -> Problem:
     return Problem(X, y, loss=loss, **{"weight_bound": 2.0, **kw})
 
 
-def brute_force_optimum(problem: Problem) -> float:
-    """The class optimum of a tiny ``problem`` by :func:`oracle.brute_force`."""
+def brute_force_of(problem: Problem):
+    """:func:`oracle.brute_force` on a tiny ``problem`` (a fixed box): optimum and bound."""
     return brute_force(
         problem.X,
         problem.y,
@@ -126,7 +126,12 @@ def brute_force_optimum(problem: Problem) -> float:
         loss=problem.loss,
         B=problem.weight_bound,
         bias=problem.bias,
-    ).loss
+    )
+
+
+def brute_force_optimum(problem: Problem) -> float:
+    """The class optimum of a tiny ``problem`` by :func:`oracle.brute_force`."""
+    return brute_force_of(problem).loss
 
 
 def close(a: float, b: float, rel: float = 1e-6, abs_: float = 1e-7) -> bool:

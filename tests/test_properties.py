@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from helpers import (
     assert_matches,
+    brute_force_of,
     certificate_weights,
     gradient_descent,
     random_network,
@@ -19,7 +20,6 @@ from helpers import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
-from oracle import brute_force
 
 from exactrelu import Problem
 from exactrelu.solve import solve
@@ -106,14 +106,6 @@ def test_warm_start_never_changes_the_optimum(problem, seed):
 @given(problems(max_n=6, two_layer_max_n=4))
 def test_matches_brute_force_on_random_instances(problem):
     cert = _optimal(problem)
-    best = brute_force(
-        problem.X,
-        problem.y,
-        arch=problem.arch,
-        width=problem.width,
-        loss=problem.loss,
-        B=problem.weight_bound,
-        bias=problem.bias,
-    )
+    best = brute_force_of(problem)
     assert_matches(cert.objective, best)
     assert cert.bound <= best.loss + 1e-9 * max(1.0, best.loss)
