@@ -39,8 +39,8 @@ import numpy as np
 
 from exactrelu.certificate import DEFAULT_ABS_GAP, Certificate
 from exactrelu.errors import InvalidInputError, show
-from exactrelu.methods import METHODS
-from exactrelu.methods.auto_box import FIRST_BOX, Standardisation, solve_auto
+from exactrelu.methods import run_method
+from exactrelu.methods.auto_box import FIRST_BOX, Standardisation
 from exactrelu.network.importers import LoadedNetwork, as_network
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
 from exactrelu.options import SolveOptions
@@ -656,8 +656,6 @@ def validate_many(
     -------
     BatchValidation
     """
-    from exactrelu.solve import solve
-
     started = time.perf_counter()
     networks = list(networks)
     if not networks:
@@ -715,27 +713,15 @@ def validate_many(
     losses = [net.loss(problem.X, problem.y, loss) for net in nets]
     best_given = int(np.argmin(losses))
     if reused is None:
-        options: dict[str, Any] = {
-            "time_limit": time_limit,
-            "threads": threads,
-            "seed": seed,
-            "progress": progress,
-        }
-        if gap is not None:
-            options["gap"] = gap
-        if auto:
-            solve_options = SolveOptions(
-                time_limit=time_limit,
-                threads=threads,
-                seed=seed,
-                progress=progress,
-                warm_start=nets[best_given],
-                **({} if gap is None else {"rel_gap": gap}),
-            )
-            mip = METHODS["mip"].function()
-            cert = solve_auto(mip, problem, solve_options, hold=nets)
-        else:
-            cert = solve(problem, method="mip", warm_start=nets[best_given], **options)
+        options = SolveOptions(
+            time_limit=time_limit,
+            threads=threads,
+            seed=seed,
+            progress=progress,
+            warm_start=nets[best_given],
+            **({} if gap is None else {"rel_gap": gap}),
+        )
+        cert = run_method("mip", problem, options, hold=nets)
     else:
         _check_reuse(reused, problem, nets, labels, where)
         cert = reused

@@ -22,7 +22,6 @@ from exactrelu.network.importers import raw_predict
 from exactrelu.network.networks import TwoLayerNetwork
 from exactrelu.validation import containing_weight_bound, validate, validate_many
 
-solve_module = importlib.import_module("exactrelu.solve")
 validation_module = importlib.import_module("exactrelu.validation")
 
 
@@ -49,21 +48,16 @@ def networks(count=4, seed=1):
 
 @pytest.fixture
 def count_solves(monkeypatch):
-    """The warm start of each exact solve, through either door: ``exactrelu.solve`` (a
-    fixed box) or the automatic box's search (which also takes the networks to hold)."""
+    """The warm start of each exact solve validation runs (through ``run_method``, for a
+    fixed box and the automatic one alike)."""
     calls = []
-    real_solve, real_auto = solve_module.solve, validation_module.solve_auto
+    real = validation_module.run_method
 
-    def counted(*args, **kwargs):
-        calls.append(kwargs.get("warm_start"))
-        return real_solve(*args, **kwargs)
-
-    def counted_auto(method, problem, options, **kwargs):
+    def counted(name, problem, options, **kwargs):
         calls.append(options.warm_start)
-        return real_auto(method, problem, options, **kwargs)
+        return real(name, problem, options, **kwargs)
 
-    monkeypatch.setattr(solve_module, "solve", counted)
-    monkeypatch.setattr(validation_module, "solve_auto", counted_auto)
+    monkeypatch.setattr(validation_module, "run_method", counted)
     return calls
 
 
@@ -136,7 +130,7 @@ def test_a_certificate_is_reused_without_solving(monkeypatch, tmp_path):
     def no_solve(*args, **kwargs):
         raise AssertionError("solved again although a certificate was given")
 
-    monkeypatch.setattr(solve_module, "solve", no_solve)
+    monkeypatch.setattr(validation_module, "run_method", no_solve)
     for given in (path, first.certificate, json.loads(first.reports[0].to_json())):
         again = validate_many(X, y, nets, certificate=given)
         assert not again.solved
@@ -211,7 +205,9 @@ def test_cli_reuses_a_certificate(tmp_path, capsys, monkeypatch):
     argv = ["validate", str(tmp_path / "inst.npz"), *map(str, paths), "--quiet"]
     assert main([*argv, "--out", str(out)]) == 0
     capsys.readouterr()
-    monkeypatch.setattr(solve_module, "solve", lambda *a, **k: pytest.fail("solved again"))
+    monkeypatch.setattr(
+        validation_module, "run_method", lambda *a, **k: pytest.fail("solved again")
+    )
     # the JSON-lines file of the first run holds the certificate
     assert main([*argv, "--certificate", str(out), "--json"]) == 0
     again = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

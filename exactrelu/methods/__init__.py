@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from exactrelu.certificate import Certificate
 from exactrelu.errors import InvalidInputError
 from exactrelu.methods.auto_box import solve_auto
+from exactrelu.network.networks import Network
 from exactrelu.options import SolveOptions
 from exactrelu.problem import ARCHS, LOSSES, Problem
 
@@ -175,13 +176,20 @@ def method(name: str) -> Method:
 
 
 def run_method(
-    name: str, problem: Problem, options: SolveOptions, **method_options: Any
+    name: str,
+    problem: Problem,
+    options: SolveOptions,
+    *,
+    hold: Sequence[Network] = (),
+    **method_options: Any,
 ) -> Certificate:
     """Run method ``name`` on ``problem``: the one place methods are dispatched.
 
     A problem with the automatic box (``weight_bound="auto"``) is solved by
     :func:`~exactrelu.methods.auto_box.solve_auto`, which calls the method on standardised
-    data with fixed boxes; the method functions themselves take fixed boxes only. Raises
+    data with fixed boxes, its first box large enough for the networks ``hold``
+    (validation compares them with the optimum; a fixed box is the caller's choice, so
+    ``hold`` is not used there); the method functions themselves take fixed boxes only. Raises
     :class:`InvalidInputError` when the method does not take the problem or an option,
     before any work is done.
     """
@@ -202,5 +210,5 @@ def run_method(
             f"its options: {', '.join(accepted) or 'none'}"
         )
     if problem.auto_box:
-        return solve_auto(function, problem, options, **method_options)
+        return solve_auto(function, problem, options, hold=hold, **method_options)
     return function(problem, options, **method_options)
