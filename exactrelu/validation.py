@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -40,7 +39,7 @@ import numpy as np
 from exactrelu.certificate import DEFAULT_ABS_GAP, Certificate
 from exactrelu.errors import InvalidInputError, show
 from exactrelu.methods import run_method
-from exactrelu.methods.auto_box import FIRST_BOX, Standardisation
+from exactrelu.methods.auto_box import FIRST_BOX, Standardisation, box_holding
 from exactrelu.network.importers import LoadedNetwork, as_network
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
 from exactrelu.options import SolveOptions
@@ -57,7 +56,6 @@ from exactrelu.table import text_table
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds; validation is a diagnostic, so it is bounded by default
 FIXED_BOX = 2.0  # the box of containing_weight_bound when none is asked for
-BOX_MARGIN = 1e-3  # a grown box leaves the network this far (relative) inside the boundary
 MAX_PERMUTATION_WIDTH = 7  # exact unit matching up to 7! = 5040 permutations, greedy beyond
 # A loss at most this is 0 to the certificate's absolute tolerance: relative gaps to it
 # are undefined (a 1e-32 optimum would make any network "1e33 % above" it), so the
@@ -74,7 +72,7 @@ def containing_weight_bound(
     the optimum of the class says nothing about it. The box is ``requested`` (or
     ``default`` when nothing is requested) when that contains the network; otherwise it
     is the network's largest boxed weight rounded up to two significant digits, with a
-    margin of ``BOX_MARGIN`` so the network does not sit exactly on the boundary.
+    margin (``auto_box.BOX_MARGIN``) so the network does not sit exactly on the boundary.
 
     Parameters
     ----------
@@ -91,13 +89,8 @@ def containing_weight_bound(
         True when ``requested`` was given and did not contain the network.
     """
     base = check_positive("weight bound", default if requested is None else requested)
-    largest = network.max_abs_weight()
-    if largest <= base:
-        return base, False
-    target = largest * (1.0 + BOX_MARGIN)
-    step = 10.0 ** (math.floor(math.log10(target)) - 1)  # two significant digits
-    # printed to 12 digits so that the box reads 3.3, not 3.3000000000000003
-    return float(f"{math.ceil(target / step) * step:.12g}"), requested is not None
+    box = box_holding(network, base)
+    return box, requested is not None and box > base
 
 
 def _relative(excess: float, reference: float) -> float | None:

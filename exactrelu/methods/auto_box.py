@@ -145,7 +145,8 @@ def box_holding(network: Network | None, smallest: float) -> float:
     if network is None or network.max_abs_weight() <= smallest:
         return smallest
     target = network.max_abs_weight() * (1.0 + BOX_MARGIN)
-    step = 10.0 ** (math.floor(math.log10(target)) - 1)
+    step = 10.0 ** (math.floor(math.log10(target)) - 1)  # two significant digits
+    # printed to 12 digits so that the box reads 3.3, not 3.3000000000000003
     return float(f"{math.ceil(target / step) * step:.12g}")
 
 
