@@ -82,6 +82,8 @@ def test_a_box_still_binding_at_the_largest_size_says_so(monkeypatch):
     assert [t["weight_bound"] for t in cert.box["tried"]] == [2.0, 8.0]
     assert cert.status == "optimal" and cert.box_active and not cert.is_global
     assert cert.box["stopped"] == "largest box"
+    # the optimum of its last box all the same, by the oracle
+    assert_certifies(cert, brute_force_in_auto_box(X, y, cert))
     assert "the box binds" in cert.summary().splitlines()[0]
     assert "stopped growing at its largest size" in cert.summary().splitlines()[0]
 
