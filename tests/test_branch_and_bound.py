@@ -13,7 +13,7 @@ from oracle import brute_force
 
 from exactrelu import Problem
 from exactrelu.errors import InvalidInputError
-from exactrelu.methods.bnb import OneNodeBranchAndBound
+from exactrelu.methods.bnb.one_node import OneNodeBranchAndBound
 from exactrelu.methods.mip import MipSettings
 from exactrelu.methods.search import Incumbent
 from exactrelu.network.networks import OneNodeNetwork
@@ -133,7 +133,7 @@ def test_time_limit_returns_network_and_bound():
     )
 
 
-@pytest.mark.parametrize(("arch", "loss"), [("one-node", "absolute"), ("two-layer", "squared")])
+@pytest.mark.parametrize(("arch", "loss"), [("one-node", "absolute"), ("two-layer", "absolute")])
 def test_bnb_refuses_other_problems(arch, loss):
     X, y = planted_one_node(0, 8, 2)
     problem = Problem(

@@ -7,7 +7,7 @@ bound), which architectures and losses it takes, and where it lives; ``exactrelu
 
 * ``mip`` (:mod:`~exactrelu.methods.mip`): exact, the default; MILPs on HiGHS.
 * ``bnb`` (:mod:`~exactrelu.methods.bnb`): exact branch and bound over activation
-  patterns, one-node squared loss.
+  patterns, squared loss (one-node and two-layer).
 * ``enumerate``: exact enumeration of activation patterns, polynomial in ``n`` for fixed
   ``d`` (:mod:`~exactrelu.methods.enumerate`).
 * ``approx`` (:mod:`~exactrelu.methods.approx`): the ``O(n^k)`` approximation algorithm
@@ -104,10 +104,10 @@ METHODS: dict[str, Method] = {
         Method(
             "bnb",
             "exact",
-            ("one-node",),
+            ARCHS,
             ("squared",),
             "exactrelu.methods.bnb:solve_branch_and_bound",
-            "branch and bound over activation patterns (one-node, squared loss)",
+            "branch and bound over activation patterns (squared loss)",
         ),
         Method(
             "enumerate",

@@ -16,7 +16,7 @@ from typing import Any
 
 from exactrelu.certificate import Stop
 from exactrelu.formulation.bounds import CutoffBounds
-from exactrelu.methods.bnb import OneNodeBranchAndBound
+from exactrelu.methods.bnb.one_node import OneNodeBranchAndBound
 from exactrelu.methods.enumerate_two_layer import TwoLayerEnumeration
 from exactrelu.methods.mip.state import PRESOLVE_KEY, SearchState
 from exactrelu.methods.search import Budget, StageEnd

@@ -13,7 +13,7 @@ from exactrelu.errors import InvalidInputError
 from exactrelu.formulation.bounds import CutoffBounds
 from exactrelu.formulation.loss import initial_tangent_points
 from exactrelu.formulation.model import iter_formulations
-from exactrelu.methods.bnb import prove_without_box
+from exactrelu.methods.bnb.one_node import prove_without_box
 from exactrelu.methods.heuristics import heuristic_start
 from exactrelu.methods.mip.case import SignCase
 from exactrelu.methods.mip.presolve import presolve_one_node, presolve_two_layer

@@ -444,7 +444,7 @@ def prove_without_box(
     return proven and tree.best_outside >= threshold, tree.best_outside < threshold
 
 
-def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certificate:
+def solve_one_node(problem: Problem, options: SolveOptions) -> Certificate:
     """Certify the optimum of a one-node, squared-loss problem by branch and bound.
 
     See the module docstring for the bound, the propagation and why they are valid.

@@ -1,0 +1,38 @@
+"""Exact branch and bound over activation patterns, for squared loss.
+
+* one-node networks: :mod:`.one_node` (least-squares node bounds in closed form);
+* two-layer networks: :mod:`.two_layer` (Lagrangian node bounds of the big-M relaxation,
+  per-node work compiled with numba in :mod:`.kernels`).
+"""
+
+from __future__ import annotations
+
+from exactrelu.certificate import Certificate
+from exactrelu.options import SolveOptions
+from exactrelu.problem import Problem
+
+
+def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certificate:
+    """Certify the optimum of a squared-loss problem by branch and bound.
+
+    Parameters
+    ----------
+    problem : Problem
+        ``loss = "squared"``, one-node or two-layer, a fixed box.
+    options : SolveOptions
+        ``time_limit``, ``rel_gap``, ``abs_gap``, ``warm_start``, ``progress``, ``log``
+        and ``seed`` (of the gradient-descent start) apply.
+
+    Returns
+    -------
+    Certificate
+        ``method = "bnb"``; when stopped early, the best network and the proven bound.
+    """
+    if problem.arch == "one-node":
+        from exactrelu.methods.bnb.one_node import solve_one_node
+
+        return solve_one_node(problem, options)
+    # imported here: it loads numba, which the rest of exactrelu does not need
+    from exactrelu.methods.bnb.two_layer import solve_two_layer
+
+    return solve_two_layer(problem, options)

@@ -1,0 +1,120 @@
+"""The two-layer branch and bound (method ``bnb``, squared loss) against oracles."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from helpers import assert_matches, planted_two_layer
+from oracle import brute_force
+
+from exactrelu import Problem
+from exactrelu.methods.bnb.two_layer import PatternTables
+from exactrelu.network.networks import TwoLayerNetwork
+from exactrelu.solve import solve
+
+
+def data(seed: int, n: int, d: int, width: int, kind: str):
+    """Planted two-layer data, or random targets (no network fits them)."""
+    X, y = planted_two_layer(seed, n, d, width=width, noise=0.2)
+    if kind == "random":
+        y = np.random.default_rng(seed + 100).normal(size=n)
+    return X, y
+
+
+@functools.cache
+def case(seed, n, d, width, kind, B, bias):
+    X, y = data(seed, n, d, width, kind)
+    problem = Problem(X, y, arch="two-layer", width=width, weight_bound=B, bias=bias)
+    return problem, brute_force(X, y, arch="two-layer", width=width, B=B, bias=bias)
+
+
+# (seed, n, d, width, kind, B, bias)
+CASES = [
+    (0, 6, 2, 2, "planted", 2.0, True),
+    (1, 6, 1, 2, "random", 2.0, True),
+    (2, 6, 2, 2, "random", 2.0, True),
+    (3, 6, 2, 2, "random", 0.3, True),  # a small box: the box binds, leaves need their QP
+    (4, 6, 2, 2, "random", 2.0, False),  # no hidden biases
+    (5, 6, 3, 2, "planted", 0.5, True),
+    (6, 5, 1, 3, "random", 2.0, True),  # width 3: four sign cases, orbital fixing
+    (7, 5, 2, 3, "planted", 1.0, False),
+]
+
+
+@pytest.mark.parametrize(("seed", "n", "d", "width", "kind", "B", "bias"), CASES)
+def test_bnb_matches_brute_force(seed, n, d, width, kind, B, bias):
+    problem, best = case(seed, n, d, width, kind, B, bias)
+    cert = solve(problem, method="bnb")
+    assert cert.status == "optimal", cert.details
+    assert cert.method == "bnb"
+    assert_matches(cert.objective, best)
+    assert cert.bound <= best.loss + 1e-9 * max(1.0, best.loss)
+    # every sign case was searched; the network is in the box and its loss recomputed
+    assert set(cert.details["nodes_by_sign_case"]) == {str(p) for p in range(width + 1)}
+    assert sum(cert.details["nodes_by_sign_case"].values()) == cert.details["nodes"]
+    W = np.asarray(cert.weights["W"])
+    b = np.asarray(cert.weights["b"])
+    assert np.abs(W).max() <= B + 1e-12 and np.abs(b).max() <= B + 1e-12
+    network = TwoLayerNetwork(W, b, np.asarray(cert.weights["v"]), cert.weights["c"])
+    assert cert.objective == pytest.approx(network.loss(problem.X, problem.y, "squared"))
+
+
+@pytest.mark.parametrize(("seed", "width", "kind"), [(10, 2, "planted"), (11, 2, "random")])
+def test_bnb_agrees_with_the_mip(seed, width, kind):
+    # beyond brute force: two exact methods with different bounds reach one optimum
+    X, y = data(seed, 16, 2, width, kind)
+    problem = Problem(X, y, arch="two-layer", width=width, weight_bound=2.0)
+    bnb = solve(problem, method="bnb")
+    mip = solve(problem, method="mip")
+    assert bnb.status == mip.status == "optimal"
+    tol = 2e-4 * max(1.0, mip.objective)
+    assert abs(bnb.objective - mip.objective) <= tol
+    assert bnb.bound <= mip.objective + tol and mip.bound <= bnb.objective + tol
+
+
+def test_optimum_does_not_depend_on_sample_order():
+    X, y = data(12, 14, 2, 2, "random")
+    order = np.random.default_rng(0).permutation(len(y))
+    first = solve(Problem(X, y, arch="two-layer", weight_bound=2.0), method="bnb")
+    second = solve(Problem(X[order], y[order], arch="two-layer", weight_bound=2.0), method="bnb")
+    assert first.status == second.status == "optimal"
+    assert first.objective == pytest.approx(second.objective, rel=2e-4, abs=1e-9)
+
+
+def test_time_limit_returns_network_and_bound():
+    X, y = data(13, 80, 3, 3, "random")
+    problem = Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
+    cert = solve(problem, method="bnb", time_limit=1.0)
+    assert cert.status == "time_limit"
+    assert cert.bound is not None and 0 <= cert.bound <= cert.objective
+    network = TwoLayerNetwork(
+        np.asarray(cert.weights["W"]),
+        np.asarray(cert.weights["b"]),
+        np.asarray(cert.weights["v"]),
+        cert.weights["c"],
+    )
+    assert cert.objective == pytest.approx(network.loss(X, y, "squared"))
+
+
+@pytest.mark.parametrize("h", [1, 2, 3])
+def test_pattern_tables_agree_with_their_definitions(h):
+    t = PatternTables.of(h)
+    K = 1 << h
+    for mask in range(1, 1 << K):
+        members = [k for k in range(K) if mask >> k & 1]
+        rows = t.patterns[members]
+        assert t.count[mask] == len(members)
+        assert t.single[mask] == (members[0] if len(members) == 1 else -1)
+        assert np.array_equal(t.on[mask], rows.all(axis=0))
+        assert np.array_equal(t.off[mask], (~rows).all(axis=0))
+        assert np.array_equal(t.open[mask], ~t.on[mask] & ~t.off[mask])
+    for j in range(h):
+        for jj in range(j + 1, h):
+            swapped = t.swap(j, jj)[1]
+            for k in range(K):
+                image = t.patterns[k].copy()
+                image[[j, jj]] = image[[jj, j]]
+                target = int((image * (1 << np.arange(h))).sum())
+                assert swapped[1 << k] == 1 << target
