@@ -44,7 +44,7 @@ class _ExactReLU(BaseEstimator):
         width: int | None = None,
         weight_bound: float = DEFAULT_WEIGHT_BOUND,
         bias: bool = True,
-        method: str = "mip",
+        method: str = "auto",
         time_limit: float | None = DEFAULT_TIME_LIMIT,
         gap: float = 1e-6,
         threads: int | None = None,
@@ -109,8 +109,9 @@ class ExactReLURegressor(RegressorMixin, _ExactReLU):
         (docs/data.md).
     bias : bool, default True
         Hidden units have a bias.
-    method : {"mip", "bnb", "enumerate", "approx", "gd"}, default "mip"
-        ``mip`` and ``enumerate`` are exact, the others heuristics.
+    method : {"auto", "mip", "bnb", "enumerate", "approx", "gd"}, default "auto"
+        ``mip``, ``bnb`` and ``enumerate`` are exact, ``approx`` and ``gd`` heuristics;
+        ``auto`` is ``bnb`` for two-layer squared loss up to width 4, else ``mip``.
     time_limit : float or None, default 60.0
         Seconds per fit; the best network found so far is kept when it runs out.
     gap : float, default 1e-6
@@ -135,7 +136,7 @@ class ExactReLURegressor(RegressorMixin, _ExactReLU):
         loss: str = "squared",
         weight_bound: float = DEFAULT_WEIGHT_BOUND,
         bias: bool = True,
-        method: str = "mip",
+        method: str = "auto",
         time_limit: float | None = DEFAULT_TIME_LIMIT,
         gap: float = 1e-6,
         threads: int | None = None,

@@ -16,7 +16,7 @@ __all__ = ["available_methods", "solve"]
 def solve(
     problem: Problem,
     *,
-    method: str = "mip",
+    method: str = "auto",
     time_limit: float | None = None,
     gap: float = SolveOptions.rel_gap,
     abs_gap: float = SolveOptions.abs_gap,
@@ -33,10 +33,12 @@ def solve(
     ----------
     problem : Problem
         Data, architecture, loss and weight box.
-    method : str, default "mip"
+    method : str, default "auto"
         A name of :data:`exactrelu.methods.METHODS`: ``mip``, ``bnb`` and ``enumerate``
         are exact; ``approx`` and ``gd`` are heuristics; ``scip``, ``gurobi`` and
         ``highs-naive`` run other solvers on the plain big-M model (optional extras).
+        ``auto`` (:func:`~exactrelu.methods.default_method`) is ``bnb`` for two-layer
+        squared loss up to width 4 and ``mip`` otherwise.
     time_limit : float, optional
         Seconds of wall clock. When it runs out the best network so far is returned
         with the proven bound and status ``time_limit``.

@@ -215,7 +215,7 @@ def recorded(monkeypatch):
         (
             [],
             {
-                "method": "mip",
+                "method": "auto",
                 "time_limit": None,
                 "threads": None,
                 "seed": 0,

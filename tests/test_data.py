@@ -105,7 +105,7 @@ def test_time_limit_must_be_positive(time_limit):
 def test_solve_takes_a_problem_and_a_known_method():
     with pytest.raises(InvalidInputError, match="takes a Problem"):
         solve((X3, Y3))
-    with pytest.raises(InvalidInputError, match=r"method must be one of.*'magic'"):
+    with pytest.raises(InvalidInputError, match=r"method must be auto or one of.*'magic'"):
         solve(Problem(X3, Y3), method="magic")
 
 

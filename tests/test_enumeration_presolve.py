@@ -28,13 +28,13 @@ def one_feature(loss: str, seed: int, n: int = 6, width: int = 2) -> exactrelu.P
 @pytest.mark.parametrize("seed", [0, 1])
 def test_one_feature_presolve_matches_brute_force_and_the_milps(loss, seed):
     problem = one_feature(loss, seed)
-    cert = exactrelu.solve(problem)
+    cert = exactrelu.solve(problem, method="mip")
     assert cert.status == "optimal"
     assert cert.details["presolve"]["method"] == "enumerate"
     assert cert.details["mip_solves"] == 0  # the enumeration settled it alone
     best = brute_force(problem.X, problem.y, arch="two-layer", width=2, loss=loss)
     assert_matches(cert.objective, best)
-    milps = exactrelu.solve(problem, presolve=False)
+    milps = exactrelu.solve(problem, method="mip", presolve=False)
     assert "presolve" not in milps.details and milps.status == "optimal"
     assert_matches(milps.objective, best)
     assert cert.bound <= milps.objective + 1e-9 and milps.bound <= cert.objective + 1e-9
@@ -42,7 +42,9 @@ def test_one_feature_presolve_matches_brute_force_and_the_milps(loss, seed):
 
 def test_more_features_go_to_the_milps():
     X, y = planted_two_layer(0, 6, 2)
-    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, weight_bound=2.0))
+    cert = exactrelu.solve(
+        exactrelu.Problem(X, y, arch="two-layer", width=2, weight_bound=2.0), method="mip"
+    )
     assert "presolve" not in cert.details and cert.details["mip_solves"] >= 1
 
 
@@ -50,7 +52,7 @@ def test_stopped_enumeration_keeps_its_network():
     # Width 3, n = 50, d = 1: about 1.4 million pattern tuples, far beyond 2 seconds.
     X, y, _ = generate("planted-two-layer", 50, 1, noise=0.1, seed=3, width=3)
     problem = exactrelu.Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
-    cert = exactrelu.solve(problem, time_limit=2.0)
+    cert = exactrelu.solve(problem, method="mip", time_limit=2.0)
     assert cert.status == "time_limit"
     assert cert.details["presolve"]["method"] == "enumerate"
     assert cert.bound == 0.0
@@ -61,7 +63,7 @@ def test_stopped_enumeration_keeps_its_network():
 @pytest.mark.parametrize("option", ["presolve", "heuristic"])
 def test_mip_switches_must_be_booleans(option):
     with pytest.raises(InvalidInputError, match=option):
-        exactrelu.solve(one_feature("squared", 0), **{option: "no"})
+        exactrelu.solve(one_feature("squared", 0), method="mip", **{option: "no"})
 
 
 @pytest.mark.parametrize("width", [1, 2])

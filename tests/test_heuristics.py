@@ -67,7 +67,9 @@ def test_tangents_at_underestimated_solutions_keep_the_optimum(seed):
     # On these instances the MILP finds solutions below the cutoff whose true loss is
     # not: the tangents added there must not cut off the optimum.
     X, y = planted_two_layer(seed, 6, 2, noise=0.3)
-    cert = exactrelu.solve(exactrelu.Problem(X, y, arch="two-layer", width=2, weight_bound=2.0))
+    cert = exactrelu.solve(
+        exactrelu.Problem(X, y, arch="two-layer", width=2, weight_bound=2.0), method="mip"
+    )
     oracle = brute_force(X, y, arch="two-layer", width=2, loss="squared")
     assert cert.details["underestimated_solutions"] >= 1
     assert_certifies(cert, oracle)
@@ -186,7 +188,7 @@ def test_long_start_and_round_restarts_keep_the_optimum(monkeypatch, seed):
     X, y = planted_two_layer(seed, 6, 2, noise=0.3)
     for loss in ("squared", "absolute"):
         problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
-        cert = exactrelu.solve(problem, settings=settings)
+        cert = exactrelu.solve(problem, method="mip", settings=settings)
         oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
         assert_certifies(cert, oracle)
 
@@ -209,7 +211,7 @@ def test_restarted_rounds_run_again_to_the_optimum(monkeypatch, loss):
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)
     problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
-    cert = exactrelu.solve(problem, settings=MipSettings(convexity_bound=False))
+    cert = exactrelu.solve(problem, method="mip", settings=MipSettings(convexity_bound=False))
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     assert cert.details["rounds_restarted_for_a_better_cutoff"] >= 1
     assert_certifies(cert, oracle)

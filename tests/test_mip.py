@@ -107,19 +107,19 @@ ONE_NODE_CASES = [(loss, seed, 8, 2) for loss in LOSSES for seed in (0, 1)] + [
 @pytest.mark.parametrize(("loss", "seed", "n", "d"), ONE_NODE_CASES)
 def test_one_node_matches_brute_force(loss, seed, n, d):
     problem, best = case("one-node", loss, seed, n, d)
-    check_matches_oracle(solve(problem), problem, best)
+    check_matches_oracle(solve(problem, method="mip"), problem, best)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_one_node_without_bias_matches_brute_force(loss):
     problem, best = case("one-node", loss, 3, 8, 2, bias=False)
-    check_matches_oracle(solve(problem), problem, best)
+    check_matches_oracle(solve(problem, method="mip"), problem, best)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_one_node_small_box_matches_brute_force(loss):
     problem, best = case("one-node", loss, 4, 8, 2, B=0.3)
-    check_matches_oracle(solve(problem), problem, best)
+    check_matches_oracle(solve(problem, method="mip"), problem, best)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def test_one_node_small_box_matches_brute_force(loss):
 )
 def test_two_layer_matches_brute_force(loss, seed, n, d):
     problem, best = case("two-layer", loss, seed, n, d)
-    check_matches_oracle(solve(problem), problem, best)
+    check_matches_oracle(solve(problem, method="mip"), problem, best)
 
 
 def test_box_binding_optimum_by_hand():
@@ -137,7 +137,7 @@ def test_box_binding_optimum_by_hand():
     X = np.arange(1.0, 5.0)[:, None]
     y = 3.0 * X[:, 0]
     for loss, expected in (("squared", 4 + 20.25 + 49 + 90.25), ("absolute", 2 + 4.5 + 7 + 9.5)):
-        cert = solve(Problem(X, y, loss=loss, weight_bound=0.5))
+        cert = solve(Problem(X, y, loss=loss, weight_bound=0.5), method="mip")
         check_certificate(cert, Problem(X, y, loss=loss, weight_bound=0.5))
         assert cert.status == "optimal"
         assert abs(cert.objective - expected) <= tolerance(expected)
@@ -155,7 +155,7 @@ def test_realizable_instance_is_certified_at_zero(arch):
         else planted_two_layer(5, 10, 2, noise=0.0)
     )
     problem = Problem(X, y, arch=arch, weight_bound=2.0)
-    cert = solve(problem)
+    cert = solve(problem, method="mip")
     check_certificate(cert, problem)
     assert cert.status == "optimal"
     assert cert.objective <= 1e-8
@@ -164,7 +164,7 @@ def test_realizable_instance_is_certified_at_zero(arch):
 def test_csv_and_npz_copies_give_the_same_certificate(write_instance):
     X, y = planted_one_node(6, 8, 2)
     certs = [
-        solve(load_instance(write_instance(f"same{suffix}", X, y)).problem())
+        solve(load_instance(write_instance(f"same{suffix}", X, y)).problem(), method="mip")
         for suffix in (".csv", ".npz")
     ]
     assert certs[0].status == certs[1].status == "optimal"
@@ -176,7 +176,7 @@ def test_time_limit_returns_network_and_bound():
     X, y = planted_two_layer(7, 80, 3, width=3, noise=0.5)
     problem = Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
     start = time.perf_counter()
-    cert = solve(problem, time_limit=2.0)
+    cert = solve(problem, method="mip", time_limit=2.0)
     wall = time.perf_counter() - start
     assert cert.status == "time_limit"
     weights = check_certificate(cert, problem)
@@ -194,7 +194,7 @@ def test_progress_lines_show_every_sign_case(capsys):
     # case proves something): the progress line also shows each case's own state.
     X, y = planted_two_layer(7, 40, 3, width=3, noise=0.5)  # built in well under 3 s
     problem = Problem(X, y, arch="two-layer", width=3, weight_bound=2.0)
-    cert = solve(problem, time_limit=3.0, progress=1e-6)
+    cert = solve(problem, method="mip", time_limit=3.0, progress=1e-6)
     lines = [
         line for line in capsys.readouterr().err.splitlines() if "sign cases by +1 units" in line
     ]
@@ -219,8 +219,8 @@ def test_threads_option_after_a_default_solve():
     # HiGHS keeps one thread scheduler per process: a solve asking for a thread count
     # other than the one a previous HiGHS run started with must still work.
     problem, best = case("one-node", "absolute", 0, 8, 2)
-    check_matches_oracle(solve(problem), problem, best)
-    check_matches_oracle(solve(problem, threads=1), problem, best)
+    check_matches_oracle(solve(problem, method="mip"), problem, best)
+    check_matches_oracle(solve(problem, method="mip", threads=1), problem, best)
 
 
 def test_degenerate_instance_finishes_within_its_time_limit(tmp_path):
@@ -310,7 +310,7 @@ def test_mip_matches_scip_beyond_brute_force(loss):
     X, y = make_data("one-node", loss, 9, 14, 2)
     problem = Problem(X, y, loss=loss, weight_bound=2.0)
     scip = scip_optimum(X, y, loss=loss)
-    cert = solve(problem)
+    cert = solve(problem, method="mip")
     check_certificate(cert, problem)
     assert cert.status == "optimal"
     assert_matches(cert.objective, scip)
@@ -323,6 +323,6 @@ def test_two_layer_squared_with_residual_segments_matches_brute_force(seed):
     # With d >= 3 the squares are also modelled by residual segments; they restrict the
     # residuals to ±√(first incumbent's loss), which must never cut off the optimum.
     problem, best = case("two-layer", "squared", seed, 6, 3)
-    cert = solve(problem)
+    cert = solve(problem, method="mip")
     assert cert.details["residual_segments"] > 0
     check_matches_oracle(cert, problem, best)

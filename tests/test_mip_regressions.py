@@ -21,7 +21,7 @@ def test_zero_sample_without_bias_keeps_its_positive_residual(loss):
     y = rng.normal(size=7)
     y[3] = 0.25
     problem = exactrelu.Problem(X, y, loss=loss, bias=False, weight_bound=2.0)
-    cert = exactrelu.solve(problem)
+    cert = exactrelu.solve(problem, method="mip")
     oracle = brute_force(X, y, loss=loss, bias=False)
     assert cert.status == "optimal"
     assert cert.objective == pytest.approx(oracle.loss, rel=1e-6, abs=1e-9)
@@ -38,7 +38,7 @@ def test_sign_case_pruned_by_the_cutoff_counts_as_proven(seed, loss):
     X = rng.normal(size=(6, 2))
     y = rng.normal(size=6)
     problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
-    cert = exactrelu.solve(problem, settings=MipSettings(convexity_bound=False))
+    cert = exactrelu.solve(problem, method="mip", settings=MipSettings(convexity_bound=False))
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     assert cert.details["pruned_by_cutoff"] >= 1
     assert_certifies(cert, oracle)
@@ -74,8 +74,8 @@ def test_sign_cases_side_by_side_match_brute_force(loss):
     X = rng.normal(size=(6, 2))
     y = np.sign(rng.normal(size=6)) if loss == "hinge" else rng.normal(size=6)
     problem = exactrelu.Problem(X, y, arch="two-layer", width=2, loss=loss, weight_bound=2.0)
-    side_by_side = exactrelu.solve(problem, threads=2, settings=settings)
-    one_by_one = exactrelu.solve(problem, threads=1, settings=settings)
+    side_by_side = exactrelu.solve(problem, method="mip", threads=2, settings=settings)
+    one_by_one = exactrelu.solve(problem, method="mip", threads=1, settings=settings)
     oracle = brute_force(X, y, arch="two-layer", width=2, loss=loss)
     assert side_by_side.details["cases_side_by_side"] == 2
     assert one_by_one.details["cases_side_by_side"] == 0

@@ -40,7 +40,7 @@ def check_loss(cert, problem):
 
 def test_optimal_has_no_reason_and_the_json_says_null():
     problem = Problem(*planted_one_node(0, 8, 2))
-    cert = solve(problem)
+    cert = solve(problem, method="mip")
     assert_matches(cert.objective, brute_force(problem.X, problem.y))
     assert cert.status == "optimal" and cert.reason is None
     assert json.loads(cert.to_json())["reason"] is None
@@ -62,7 +62,7 @@ def test_a_heuristic_says_it_proves_nothing(capsys, write_instance):
 
 def test_time_limit_names_the_open_sign_cases():
     problem = random_problem(5, 40, 3, loss="squared", arch="two-layer", width=3)
-    cert = solve(problem, time_limit=4.0, threads=1)
+    cert = solve(problem, method="mip", time_limit=4.0, threads=1)
     check_loss(cert, problem)
     assert cert.status == "time_limit"
     assert "the time limit ran out" in cert.reason and "--time-limit" in cert.reason
@@ -132,7 +132,7 @@ def test_time_limit_holds_while_the_milps_are_built(monkeypatch, capsys):
     built = _slow_cases(monkeypatch, 0.4)
     limit = 3.0
     start = time.perf_counter()
-    cert = solve(problem, time_limit=limit, threads=1, progress=0.5)
+    cert = solve(problem, method="mip", time_limit=limit, threads=1, progress=0.5)
     elapsed = time.perf_counter() - start
     # without the checks, 21 cases at 0.4 s each take more than 8 s
     assert elapsed < limit + 3.0
@@ -152,7 +152,7 @@ def test_ctrl_c_holds_while_the_milps_are_built(monkeypatch):
     built = _slow_cases(
         monkeypatch, 0.0, lambda k: os.kill(os.getpid(), signal.SIGINT) if k == 3 else None
     )
-    cert = solve(problem, threads=1)
+    cert = solve(problem, method="mip", threads=1)
     assert len(built) == 3
     check_loss(cert, problem)
     assert cert.status == "interrupted" and cert.bound == 0.0
@@ -205,7 +205,7 @@ def test_large_but_accepted_magnitudes_are_certified():
     X, y = planted_one_node(6, 8, 2)
     y = y * 1e5
     problem = Problem(X, y, weight_bound=2e5)
-    cert = solve(problem)
+    cert = solve(problem, method="mip")
     check_loss(cert, problem)
     assert cert.status == "optimal"
     assert_matches(cert.objective, brute_force(X, y, B=2e5))

@@ -16,13 +16,17 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from exactrelu.methods import available_methods
+    from exactrelu.methods import AUTO, available_methods
 
     p.add_argument("path", metavar="PATH", help="instance file (.npz or .csv)")
     common.add_problem_arguments(p)
     how = common.add_solver_arguments(p)
     how.add_argument(
-        "--method", choices=available_methods(), default="mip", help="training method (default mip)"
+        "--method",
+        choices=[AUTO, *available_methods()],
+        default=AUTO,
+        help="training method (default auto: bnb for two-layer squared loss up to width 4, "
+        "else mip)",
     )
     out = common.add_output_arguments(p, "certificate")
     out.add_argument("--log", action="store_true", help="print the solver's log to stderr")

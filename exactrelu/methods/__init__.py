@@ -56,6 +56,8 @@ class Method:
         One line for help texts.
     extra : str or None
         The pip extra that installs its optional dependency.
+    max_width : int or None
+        The widest two-layer network it takes (None: any).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Method:
     entry: str
     summary: str
     extra: str | None = None
+    max_width: int | None = None
 
     @property
     def exact(self) -> bool:
@@ -87,6 +90,11 @@ class Method:
                 f"method '{self.name}' takes {' and '.join(self.losses)} loss only, "
                 f"not {problem.loss} (use method 'mip')"
             )
+        if self.max_width is not None and problem.width > self.max_width:
+            return (
+                f"method '{self.name}' takes networks of width at most {self.max_width}, "
+                f"not {problem.width} (use method 'mip')"
+            )
         return None
 
 
@@ -107,7 +115,8 @@ METHODS: dict[str, Method] = {
             ARCHS,
             ("squared",),
             "exactrelu.methods.bnb:solve_branch_and_bound",
-            "branch and bound over activation patterns (squared loss)",
+            "branch and bound over activation patterns (squared loss, width <= 4)",
+            max_width=4,
         ),
         Method(
             "enumerate",
@@ -163,6 +172,18 @@ METHODS: dict[str, Method] = {
 }
 
 
+# The method ``exactrelu.solve`` and ``exactrelu solve`` use unless told otherwise.
+AUTO = "auto"
+
+
+def default_method(problem: Problem) -> str:
+    """The method ``"auto"`` stands for: ``bnb`` where it takes the problem (squared loss,
+    one-node networks excepted, where the MIP runs it as its presolve), else ``mip``."""
+    if problem.arch == "two-layer" and METHODS["bnb"].refusal(problem) is None:
+        return "bnb"
+    return "mip"
+
+
 def available_methods() -> list[str]:
     """exactrelu's own methods (``exactrelu.solve`` also takes the peers of :data:`METHODS`)."""
     return [name for name, method in METHODS.items() if method.kind != "peer"]
@@ -171,7 +192,9 @@ def available_methods() -> list[str]:
 def method(name: str) -> Method:
     """The :class:`Method` called ``name``, or :class:`InvalidInputError` listing the names."""
     if name not in METHODS:
-        raise InvalidInputError(f"method must be one of {', '.join(METHODS)}; got {name!r}")
+        raise InvalidInputError(
+            f"method must be {AUTO} or one of {', '.join(METHODS)}; got {name!r}"
+        )
     return METHODS[name]
 
 
@@ -193,6 +216,10 @@ def run_method(
     :class:`InvalidInputError` when the method does not take the problem or an option,
     before any work is done.
     """
+    chosen_by = ""
+    if name == AUTO:
+        name = default_method(problem)
+        chosen_by = f" (chosen by method '{AUTO}' for this problem)"
     chosen = method(name)
     refusal = chosen.refusal(problem)
     if refusal is not None:
@@ -206,8 +233,9 @@ def run_method(
     unknown = sorted(set(method_options) - set(accepted))
     if unknown:
         raise InvalidInputError(
-            f"method '{name}' takes no option {', '.join(map(repr, unknown))}; "
+            f"method '{name}'{chosen_by} takes no option {', '.join(map(repr, unknown))}; "
             f"its options: {', '.join(accepted) or 'none'}"
+            + (" (name the method that takes them)" if chosen_by else "")
         )
     if problem.auto_box:
         return solve_auto(function, problem, options, hold=hold, **method_options)

@@ -512,6 +512,17 @@ def pattern_costs(Xt, y, Phi, v, patterns, ALLOWED, open_idx, masks, bh, Linv, S
 
 # ----------------------------------------------------------------------------- node
 @njit(cache=True)
+def _above_bound(cost, qmin, bound):
+    """In place: increases of the node's quadratic (minimum ``qmin``) as increases of the
+    node's ``bound >= qmin``. A child's loss is at least ``qmin + cost`` and at least
+    ``bound``, so it is at least ``bound + max(0, qmin + cost - bound)``."""
+    for s in range(cost.shape[0]):
+        for q in range(cost.shape[1]):
+            if np.isfinite(cost[s, q]):
+                cost[s, q] = max(qmin + cost[s, q] - bound, 0.0)
+
+
+@njit(cache=True)
 def evaluate(
     Xt,
     y,
@@ -628,10 +639,13 @@ def evaluate(
                 cost = pattern_costs(
                     Xt, y, Phi, v, patterns, ALLOWED, open_, masks, bh, Linv, S, a, h, D
                 )
+                _above_bound(cost, qmin, bound)
             else:
                 cost = e_f
             return 1, bound, masks, bh, act, has_act, open_, fixed, pidx, cost, fixings
-        rho = T - max(qmin, 0.0)
+        # The costs are increases of the quadratic whose minimum is qmin (negative where
+        # the box regularisation outweighs the fit), not of the node's bound.
+        rho = T - qmin
         cost = pattern_costs(Xt, y, Phi, v, patterns, ALLOWED, open_, masks, bh, Linv, S, a, h, D)
         tol = MARGIN * max(1.0, abs(T))
         anybad = False
@@ -643,6 +657,7 @@ def evaluate(
                     remove[s] |= 1 << q
                     anybad = True
         if not anybad:
+            _above_bound(cost, qmin, bound)
             return 1, bound, masks, bh, act, has_act, open_, fixed, pidx, cost, fixings
         newly_det = False
         nkeep = 0
@@ -670,6 +685,7 @@ def evaluate(
                     for q in range(K):
                         cost2[t, q] = np.inf if (remove[s] >> q) & 1 else cost[s, q]
                     t += 1
+            _above_bound(cost2, qmin, bound)
             if nkeep == 0:
                 if passes >= max_passes + 2:
                     return 1, bound, masks, bh, act, has_act, open2, fixed, pidx, cost2, fixings
@@ -929,7 +945,7 @@ def strong_select(
             child = masks.copy()
             child[i] = 1 << q
             inh = bound + max(cost[k, q], 0.0)
-            st, b, m2, bt, act, ha, op, fx, pi, cst, fxs = evaluate(
+            st, b, m2, _, _, _, _, _, _, _, _ = evaluate(
                 Xt,
                 y,
                 U,

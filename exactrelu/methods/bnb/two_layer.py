@@ -259,9 +259,23 @@ class TwoLayerBranchAndBound:
             # the centre network attains the bound within the tolerance: nothing to gain
             self.leaf_floor = min(self.leaf_floor, bound)
             return
+        # The pattern's least-squares fit without its sign rows and box bounds the leaf
+        # (a relaxation, solved accurately); when it satisfies them it is the leaf's
+        # optimum, exact where the QP solver's tolerances are not (a fit of loss ~0).
+        phi = case.phi[fixed, pidx]
+        fit_beta = np.linalg.lstsq(phi, self.y[fixed], rcond=None)[0]
+        relaxed = float(np.sum((self.y[fixed] - phi @ fit_beta) ** 2))
+        theta = fit_beta[:-1].reshape(self.h, self.D)
+        z = self.Xt[fixed] @ theta.T
+        on = self.tables.patterns[pidx]
+        if np.all(np.abs(theta) <= self.B) and np.all(np.where(on, z >= 0, z <= 0)):
+            exact = self.network_of(case, fit_beta[:-1], fit_beta[-1])
+            self.incumbent.offer(exact)
+            self.leaf_floor = min(self.leaf_floor, max(bound, relaxed))
+            return
         self.leaf_qps += 1
         pattern = np.zeros((self.problem.n, self.h), bool)
-        pattern[fixed] = self.tables.patterns[pidx]
+        pattern[fixed] = on
         try:
             fit = fit_fixed_pattern(self.problem, pattern, case.v)
         except SolverError:
