@@ -10,6 +10,8 @@ from helpers import assert_matches, planted_two_layer
 from oracle import brute_force
 
 from exactrelu import Problem
+from exactrelu.errors import InvalidInputError
+from exactrelu.methods import default_method
 from exactrelu.methods.bnb.two_layer import PatternTables
 from exactrelu.network.networks import TwoLayerNetwork
 from exactrelu.solve import solve
@@ -118,3 +120,34 @@ def test_pattern_tables_agree_with_their_definitions(h):
                 image[[j, jj]] = image[[jj, j]]
                 target = int((image * (1 << np.arange(h))).sum())
                 assert swapped[1 << k] == 1 << target
+
+
+@pytest.mark.parametrize(
+    ("arch", "width", "loss", "expected"),
+    [
+        ("two-layer", 2, "squared", "bnb"),
+        ("two-layer", 4, "squared", "bnb"),
+        ("two-layer", 5, "squared", "mip"),  # the pattern tables would need 2^32 entries
+        ("two-layer", 2, "absolute", "mip"),
+        ("one-node", None, "squared", "mip"),  # the MIP runs the one-node bnb as presolve
+    ],
+)
+def test_auto_picks_bnb_where_it_applies(arch, width, loss, expected):
+    X, y = data(20, 8, 2, 2, "random")
+    problem = Problem(X, y, arch=arch, width=width, loss=loss, weight_bound=2.0)
+    assert default_method(problem) == expected
+
+
+def test_bnb_refuses_widths_beyond_four():
+    X, y = data(21, 8, 2, 2, "random")
+    problem = Problem(X, y, arch="two-layer", width=5, weight_bound=2.0)
+    with pytest.raises(InvalidInputError, match="width at most 4"):
+        solve(problem, method="bnb")
+
+
+def test_auto_names_itself_when_an_option_belongs_to_another_method():
+    X, y = data(22, 8, 2, 2, "random")
+    problem = Problem(X, y, arch="two-layer", weight_bound=2.0)
+    with pytest.raises(InvalidInputError, match=r"chosen by method 'auto'.*presolve"):
+        solve(problem, presolve=False)
+    assert solve(problem, method="mip", presolve=False).method == "mip"

@@ -1,9 +1,11 @@
 """Print the perf suite's results as a Markdown table with ratios and geometric means.
 
     python benchmarks/perf/table.py benchmarks/results/perf.jsonl [more.jsonl ...]
+    python benchmarks/perf/table.py --ours bnb --peers mip,gurobi RESULTS.jsonl
 
-Per instance: exactrelu (``mip``, the default method), SCIP and Gurobi on the plain big-M
-model; time to a certified optimum (gap 1e-4) or the time limit; ratio exactrelu / peer.
+Per instance: exactrelu (``--ours``, default ``mip``) and the peers (``--peers``, default
+SCIP and Gurobi on the plain big-M model); time to a certified optimum (gap 1e-4) or the
+time limit; ratio exactrelu / peer.
 A run that hit its time limit counts with the limit (so a ratio against a peer that timed
 out is an upper bound, written ``<=``). Geometric means are over the instances where both
 ran.
@@ -11,8 +13,8 @@ ran.
 
 from __future__ import annotations
 
+import argparse
 import math
-import sys
 from pathlib import Path
 
 from exactrelu.bench.store import read_results
@@ -35,32 +37,44 @@ def cell(row: dict | None) -> str:
     return f"{row['status']} {row['seconds']:.0f} (gap {row['gap']:.1e})"
 
 
-def main(paths: list[str]) -> None:
+def main(paths: list[str], ours: str = "mip", peers: tuple[str, ...] = ("scip", "gurobi")) -> None:
     rows = load(paths)
     instances = sorted({key[0] for key in rows})
-    header = ["instance", "exactrelu (s)", "SCIP (s)", "Gurobi (s)", "/ SCIP", "/ Gurobi"]
+    names = {"mip": "MIP", "bnb": "bnb", "scip": "SCIP", "gurobi": "Gurobi"}
+    header = [
+        "instance",
+        f"exactrelu {ours} (s)",
+        *(f"{names.get(p, p)} (s)" for p in peers),
+        *(f"/ {names.get(p, p)}" for p in peers),
+    ]
     print("| " + " | ".join(header) + " |")
-    print("|---|---:|---:|---:|---:|---:|")
-    logs: dict[str, list[float]] = {"scip": [], "gurobi": []}
+    print("|---|" + "---:|" * (len(header) - 1))
+    logs: dict[str, list[float]] = {peer: [] for peer in peers}
     for name in instances:
-        ours = rows.get((name, "mip"))
+        mine = rows.get((name, ours))
         ratios = []
-        for peer in ("scip", "gurobi"):
+        for peer in peers:
             other = rows.get((name, peer))
-            if ours is None or other is None or other["status"] == "skipped":
+            if mine is None or other is None or other["status"] == "skipped":
                 ratios.append("–")
                 continue
-            ratio = ours["seconds"] / other["seconds"]
-            bounded = other["status"] != "optimal" and ours["status"] == "optimal"
+            ratio = mine["seconds"] / other["seconds"]
+            bounded = other["status"] != "optimal" and mine["status"] == "optimal"
             ratios.append(("<= " if bounded else "") + f"{ratio:.3f}")
             logs[peer].append(math.log(ratio))
-        cells = [cell(ours), cell(rows.get((name, "scip"))), cell(rows.get((name, "gurobi")))]
+        cells = [cell(mine), *(cell(rows.get((name, peer))) for peer in peers)]
         print(f"| {name} | " + " | ".join(cells + ratios) + " |")
     for peer, values in logs.items():
         if values:
             mean = math.exp(sum(values) / len(values))
-            print(f"\nGeometric mean exactrelu / {peer}: {mean:.3f} over {len(values)} instances")
+            count = len(values)
+            print(f"\nGeometric mean exactrelu {ours} / {peer}: {mean:.3f} over {count} instances")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="+", help="JSON-lines results files")
+    parser.add_argument("--ours", default="mip", help="exactrelu's method (default mip)")
+    parser.add_argument("--peers", default="scip,gurobi", help="comma-separated methods")
+    args = parser.parse_args()
+    main(args.results, args.ours, tuple(args.peers.split(",")))

@@ -5,7 +5,7 @@ Every method is a function ``(problem, options, **method_options) -> Certificate
 bound), which architectures and losses it takes, and where it lives; ``exactrelu.solve``,
 ``exactrelu compare`` and the benchmark harness all go through :func:`run_method`.
 
-* ``mip`` (:mod:`~exactrelu.methods.mip`): exact, the default; MILPs on HiGHS.
+* ``mip`` (:mod:`~exactrelu.methods.mip`): exact, every class; MILPs on HiGHS.
 * ``bnb`` (:mod:`~exactrelu.methods.bnb`): exact branch and bound over activation
   patterns, squared loss (one-node and two-layer).
 * ``enumerate``: exact enumeration of activation patterns, polynomial in ``n`` for fixed
@@ -16,7 +16,8 @@ bound), which architectures and losses it takes, and where it lives; ``exactrelu
 * ``scip``, ``gurobi``, ``highs-naive`` (:mod:`~exactrelu.methods.peers`): other solvers
   on the plain big-M model, as independent oracles and benchmark peers.
 
-See docs/algorithms.md for how they work and what they guarantee.
+``auto`` (the default of ``exactrelu.solve``) picks one of them for the problem:
+:func:`default_method`. See docs/algorithms.md for how they work and what they guarantee.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ METHODS: dict[str, Method] = {
             ARCHS,
             LOSSES,
             "exactrelu.methods.mip:solve_mip",
-            "mixed-integer programming on HiGHS (default)",
+            "mixed-integer programming on HiGHS (every class)",
         ),
         Method(
             "bnb",
@@ -177,8 +178,8 @@ AUTO = "auto"
 
 
 def default_method(problem: Problem) -> str:
-    """The method ``"auto"`` stands for: ``bnb`` where it takes the problem (squared loss,
-    one-node networks excepted, where the MIP runs it as its presolve), else ``mip``."""
+    """The method ``"auto"`` stands for: ``bnb`` for two-layer problems it takes (squared
+    loss, width at most 4), else ``mip`` (which runs the one-node ``bnb`` as its presolve)."""
     if problem.arch == "two-layer" and METHODS["bnb"].refusal(problem) is None:
         return "bnb"
     return "mip"

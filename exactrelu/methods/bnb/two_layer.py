@@ -88,7 +88,7 @@ STRONG_PASSES = 1
 STRONG_ROUNDS = 1
 # Gradient-descent start: seconds and restarts (the tree finds good networks by itself;
 # the start only saves it the first few hundred nodes).
-HEURISTIC_SECONDS = 0.3
+HEURISTIC_SECONDS = 0.1
 HEURISTIC_RESTARTS = 12
 # Nodes between two checks of the clock, the interrupt flag and the progress line.
 CHECK_EVERY = 16
