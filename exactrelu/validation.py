@@ -38,7 +38,7 @@ import numpy as np
 
 from exactrelu.certificate import DEFAULT_ABS_GAP, Certificate
 from exactrelu.errors import InvalidInputError, show
-from exactrelu.methods import AUTO, run_method
+from exactrelu.methods import AUTO_METHOD, run_method
 from exactrelu.methods.auto_box import FIRST_BOX, Standardisation, box_holding
 from exactrelu.network.importers import LoadedNetwork, as_network
 from exactrelu.network.networks import Network, OneNodeNetwork, TwoLayerNetwork
@@ -714,7 +714,7 @@ def validate_many(
             warm_start=nets[best_given],
             **({} if gap is None else {"rel_gap": gap}),
         )
-        cert = run_method(AUTO, problem, options, hold=nets)
+        cert = run_method(AUTO_METHOD, problem, options, hold=nets)
     else:
         _check_reuse(reused, problem, nets, labels, where)
         cert = reused

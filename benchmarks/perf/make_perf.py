@@ -6,9 +6,10 @@ One-node: planted and misspecified data, n in {100, 200, 400}, d in {3, 5}, squa
 absolute loss; two-layer: planted, width 2 and 3, n in {30, 60}, d = 2, squared and
 absolute loss; and the two-layer squared set (``perf-squared-*``, squared loss only):
 planted, width 2 with n in {30, 40, 45} and d in {2, 3}, width 3 with n in {20, 25, 30}
-and d = 2, sizes whose compact model Gurobi's size-limited licence accepts. Box B = 2, noise 0.1, a fixed seed per instance (the data files are
-deterministic: rerunning rewrites the same bytes). The instances carry no reference
-optimum: the suite compares methods with each other, side by side in one run.
+and d = 2, sizes whose compact model Gurobi's size-limited licence accepts. Box B = 2,
+noise 0.1, a fixed seed per instance (the data files are deterministic: rerunning rewrites
+the same bytes). The instances carry no reference optimum: the suite compares methods with
+each other, side by side in one run.
 """
 
 from __future__ import annotations

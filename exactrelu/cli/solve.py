@@ -16,15 +16,15 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from exactrelu.methods import AUTO, available_methods
+    from exactrelu.methods import AUTO_METHOD, available_methods
 
     p.add_argument("path", metavar="PATH", help="instance file (.npz or .csv)")
     common.add_problem_arguments(p)
     how = common.add_solver_arguments(p)
     how.add_argument(
         "--method",
-        choices=[AUTO, *available_methods()],
-        default=AUTO,
+        choices=[AUTO_METHOD, *available_methods()],
+        default=AUTO_METHOD,
         help="training method (default auto: bnb for two-layer squared loss up to width 4, "
         "else mip)",
     )

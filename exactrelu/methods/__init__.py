@@ -174,7 +174,7 @@ METHODS: dict[str, Method] = {
 
 
 # The method ``exactrelu.solve`` and ``exactrelu solve`` use unless told otherwise.
-AUTO = "auto"
+AUTO_METHOD = "auto"
 
 
 def default_method(problem: Problem) -> str:
@@ -194,7 +194,7 @@ def method(name: str) -> Method:
     """The :class:`Method` called ``name``, or :class:`InvalidInputError` listing the names."""
     if name not in METHODS:
         raise InvalidInputError(
-            f"method must be {AUTO} or one of {', '.join(METHODS)}; got {name!r}"
+            f"method must be {AUTO_METHOD} or one of {', '.join(METHODS)}; got {name!r}"
         )
     return METHODS[name]
 
@@ -218,9 +218,9 @@ def run_method(
     before any work is done.
     """
     chosen_by = ""
-    if name == AUTO:
+    if name == AUTO_METHOD:
         name = default_method(problem)
-        chosen_by = f" (chosen by method '{AUTO}' for this problem)"
+        chosen_by = f" (chosen by method '{AUTO_METHOD}' for this problem)"
     chosen = method(name)
     refusal = chosen.refusal(problem)
     if refusal is not None:
