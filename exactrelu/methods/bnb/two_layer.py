@@ -222,7 +222,10 @@ class TwoLayerBranchAndBound:
         self.tables = PatternTables.of(h)
         self.cases = [SignCase.of(p, self.Xt, self.tables) for p in range(h + 1)]
         self.full_mask = (1 << (1 << h)) - 1
-        self.heap: list[tuple[float, int, int, np.ndarray, np.ndarray | None]] = []
+        # Open nodes keep their masks as bytes, one or two a sample (2^h <= 16 patterns):
+        # long searches hold millions of them.
+        self.mask_dtype = np.dtype(np.uint8 if h <= 3 else np.uint16)
+        self.heap: list[tuple[float, int, int, bytes, np.ndarray | None]] = []
         self.counter = itertools.count()
         self.leaf_floor = np.inf  # least value of a closed leaf
         self.nodes = 0
@@ -299,7 +302,7 @@ class TwoLayerBranchAndBound:
                 if deadline.expired():
                     return StageEnd.TIME_LIMIT
                 report(self)
-            bound, _, index, masks, hint = heapq.heappop(self.heap)
+            bound, _, index, packed, hint = heapq.heappop(self.heap)
             if bound > self.threshold():
                 continue
             case = self.cases[index]
@@ -310,7 +313,7 @@ class TwoLayerBranchAndBound:
              centre_rss, theta, c, child_masks, child_bounds, strong) = k.node(
                 self.Xt, self.y, self.U, case.phi, case.v, self.E, self.R2, self.B,
                 t.count, t.single, t.on, t.off, t.open, t.on_pattern, t.allowed, t.patterns,
-                t.unit_half, case.swaps, True, True, masks, float(bound),
+                t.unit_half, case.swaps, True, True, self.unpack(packed), float(bound),
                 empty_hint if hint is None else hint, hint is not None,
                 float(self.incumbent.loss), rel_gap, abs_gap, self.h, self.D, MAX_PASSES,
                 DUAL_ROUNDS, EXTRA_ROWS, EXTRA_OPEN_ROWS,
@@ -338,7 +341,11 @@ class TwoLayerBranchAndBound:
 
     def push(self, bound: float, index: int, masks: np.ndarray, hint: np.ndarray | None) -> None:
         if bound <= self.threshold():
-            heapq.heappush(self.heap, (bound, next(self.counter), index, masks, hint))
+            packed = masks.astype(self.mask_dtype).tobytes()
+            heapq.heappush(self.heap, (bound, next(self.counter), index, packed, hint))
+
+    def unpack(self, packed: bytes) -> np.ndarray:
+        return np.frombuffer(packed, self.mask_dtype).astype(np.int64)
 
     def details(self) -> dict:
         return {
