@@ -81,7 +81,8 @@ WINE_SOURCE = (
     "Analysis and Technologies, Genoa); UCI Machine Learning Repository (CC BY 4.0), "
     "https://archive.ics.uci.edu/dataset/109/wine"
 )
-# Subsamples for the gradient-descent landscape study (benchmarks/studies/landscape):
+# Subsamples for the gradient-descent landscape study (benchmarks/studies/landscape) and
+# the two-layer squared benchmarks (the 50-row ones):
 # (name, data set, feature columns, target, n, tier); rows drawn without replacement
 # with numpy's default_rng(SUBSAMPLE_SEED), then standardised on the rows drawn.
 SUBSAMPLE_SEED = 0
@@ -94,6 +95,8 @@ SUBSAMPLES = [
     ("wine-alcohol-n30-d2", "wine", ["proline", "color_intensity"], "alcohol", 30, "medium"),
     ("wine-alcohol-n100-d2", "wine", ["proline", "color_intensity"], "alcohol", 100, "frontier"),
     ("wine-alcohol-n30-d3", "wine", ["proline", "color_intensity", "alcalinity_of_ash"], "alcohol", 30, "medium"),
+    ("diabetes-n50-d2", "diabetes", ["bmi", "s5"], "progression", 50, "frontier"),
+    ("wine-alcohol-n50-d2", "wine", ["proline", "color_intensity"], "alcohol", 50, "frontier"),
     ("wine-alcohol-n100-d3", "wine", ["proline", "color_intensity", "alcalinity_of_ash"], "alcohol", 100, "frontier"),
 ]
 # fmt: on
