@@ -59,6 +59,9 @@ class Method:
         The pip extra that installs its optional dependency.
     max_width : int or None
         The widest two-layer network it takes (None: any).
+    prepare : str or None
+        ``"module:function"`` called with ``(problem, options)`` before the clock starts
+        (work that is not part of a solve, such as compiling).
     """
 
     name: str
@@ -69,6 +72,7 @@ class Method:
     summary: str
     extra: str | None = None
     max_width: int | None = None
+    prepare: str | None = None
 
     @property
     def exact(self) -> bool:
@@ -118,6 +122,7 @@ METHODS: dict[str, Method] = {
             "exactrelu.methods.bnb:solve_branch_and_bound",
             "branch and bound over activation patterns (squared loss, width <= 4)",
             max_width=4,
+            prepare="exactrelu.methods.bnb:prepare",
         ),
         Method(
             "enumerate",
@@ -238,6 +243,9 @@ def run_method(
             f"its options: {', '.join(accepted) or 'none'}"
             + (" (name the method that takes them)" if chosen_by else "")
         )
+    if chosen.prepare is not None:
+        module, prepare = chosen.prepare.split(":")
+        getattr(importlib.import_module(module), prepare)(problem, options)
     if problem.auto_box:
         return solve_auto(function, problem, options, hold=hold, **method_options)
     return function(problem, options, **method_options)

@@ -7,9 +7,23 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+
 from exactrelu.certificate import Certificate
 from exactrelu.options import SolveOptions
 from exactrelu.problem import Problem
+
+
+def prepare(problem: Problem, options: SolveOptions) -> None:
+    """Before the clock starts: compile or load the two-layer kernels (numba)."""
+    if problem.arch == "two-layer":
+        from exactrelu.methods.bnb.two_layer import load_kernels
+
+        say = None
+        if options.progress is not None:
+            say = functools.partial(print, file=sys.stderr, flush=True)
+        load_kernels(say)
 
 
 def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certificate:

@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -360,6 +361,37 @@ class TwoLayerBranchAndBound:
             "strong_branchings": self.strong_branchings,
             "better_outside_box": False,
         }
+
+
+# Seconds of loading after which the kernels are being compiled, not loaded from the cache:
+# time to say why nothing happens.
+COMPILE_NOTICE_SECONDS = 3.0
+
+
+def load_kernels(say=None) -> None:
+    """Compile the kernels (once after installing; cached on disk) or load them (about a
+    second) by solving a tiny fixed problem, so that no solve's clock pays for it.
+
+    ``say``: called with one line when loading takes more than ``COMPILE_NOTICE_SECONDS``.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 2))
+    problem = Problem(X, rng.standard_normal(6), arch="two-layer", width=2, weight_bound=2.0)
+    options = SolveOptions()
+    notice = None
+    if say is not None:
+        notice = threading.Timer(
+            COMPILE_NOTICE_SECONDS,
+            say,
+            ["compiling the two-layer branch and bound (once after installing, about 30 s)"],
+        )
+        notice.start()
+    try:
+        incumbent = Incumbent.start(problem, options)
+        TwoLayerBranchAndBound(problem, options, incumbent).run(incumbent.deadline, lambda s: None)
+    finally:
+        if notice is not None:
+            notice.cancel()
 
 
 def solve_two_layer(problem: Problem, options: SolveOptions) -> Certificate:
