@@ -183,6 +183,21 @@ class Incumbent:
         )
 
 
+def explore(tree, incumbent: Incumbent) -> StageEnd:
+    """Run a branch-and-bound ``tree`` on the incumbent's clock, with progress lines and
+    the solver log's closing line. ``tree`` has ``run(deadline, report)``, ``nodes``,
+    ``heap`` and ``bound()``."""
+    end = tree.run(
+        incumbent.deadline,
+        lambda t: incumbent.report(t.bound(), f"({t.nodes} nodes, {len(t.heap)} open)"),
+    )
+    incumbent.log(
+        f"bnb: {end} after {tree.nodes} nodes, bound {tree.bound():.10g}, "
+        f"best loss {incumbent.loss:.10g}"
+    )
+    return end
+
+
 @contextlib.contextmanager
 def trap_interrupts(incumbent: Incumbent) -> Iterator[None]:
     """Turn Ctrl-C (SIGINT) and SIGTERM into the ``interrupted`` flag that searches poll.

@@ -27,21 +27,9 @@ def prepare(problem: Problem, options: SolveOptions) -> None:
 
 
 def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certificate:
-    """Certify the optimum of a squared-loss problem by branch and bound.
-
-    Parameters
-    ----------
-    problem : Problem
-        ``loss = "squared"``, one-node or two-layer, a fixed box.
-    options : SolveOptions
-        ``time_limit``, ``rel_gap``, ``abs_gap``, ``warm_start``, ``progress``, ``log``
-        and ``seed`` (of the gradient-descent start) apply.
-
-    Returns
-    -------
-    Certificate
-        ``method = "bnb"``; when stopped early, the best network and the proven bound.
-    """
+    """Certify the optimum of a squared-loss problem (a fixed box) by branch and bound:
+    :func:`.one_node.solve_one_node` or :func:`.two_layer.solve_two_layer`, whose
+    docstrings list the options that apply; ``method = "bnb"`` in the certificate."""
     if problem.arch == "one-node":
         from exactrelu.methods.bnb.one_node import solve_one_node
 

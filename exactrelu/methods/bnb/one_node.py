@@ -56,6 +56,7 @@ from exactrelu.methods.search import (
     Incumbent,
     StageEnd,
     below_cutoff,
+    explore,
     loss_without_box,
     trap_interrupts,
 )
@@ -466,14 +467,7 @@ def solve_one_node(problem: Problem, options: SolveOptions) -> Certificate:
     search = OneNodeBranchAndBound(problem, options, incumbent)
     with trap_interrupts(incumbent):
         heuristic_start(problem, options, incumbent)
-        end = search.run(
-            incumbent.deadline,
-            lambda s: incumbent.report(s.bound(), f"({s.nodes} nodes, {len(s.heap)} open)"),
-        )
-        incumbent.log(
-            f"bnb: {end} after {search.nodes} nodes, bound {search.bound():.10g}, "
-            f"best loss {incumbent.loss:.10g}"
-        )
+        end = explore(search, incumbent)
         bound = search.bound()
         global_, outside = False, False
         if end is StageEnd.FINISHED:

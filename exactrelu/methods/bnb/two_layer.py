@@ -70,7 +70,13 @@ from exactrelu.certificate import Certificate, Stop
 from exactrelu.convex.fixed_pattern import fit_fixed_pattern
 from exactrelu.errors import SolverError
 from exactrelu.methods.heuristics import heuristic_start
-from exactrelu.methods.search import Incumbent, StageEnd, below_cutoff, trap_interrupts
+from exactrelu.methods.search import (
+    Incumbent,
+    StageEnd,
+    below_cutoff,
+    explore,
+    trap_interrupts,
+)
 from exactrelu.network.networks import TwoLayerNetwork
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.problem import Problem
@@ -418,14 +424,7 @@ def solve_two_layer(problem: Problem, options: SolveOptions) -> Certificate:
         heuristic_start(
             problem, options, incumbent, restarts=HEURISTIC_RESTARTS, seconds=HEURISTIC_SECONDS
         )
-        end = tree.run(
-            incumbent.deadline,
-            lambda s: incumbent.report(s.bound(), f"({s.nodes} nodes, {len(s.heap)} open)"),
-        )
-        incumbent.log(
-            f"bnb: {end} after {tree.nodes} nodes, bound {tree.bound():.10g}, "
-            f"best loss {incumbent.loss:.10g}"
-        )
+        end = explore(tree, incumbent)
         bound = tree.bound()
         incumbent.report(bound, "finished", force=True, only_if_started=True)
     return incumbent.certificate(bound, end.stop() or Stop.FINISHED, "bnb", tree.details())
