@@ -151,3 +151,18 @@ def test_auto_names_itself_when_an_option_belongs_to_another_method():
     with pytest.raises(InvalidInputError, match=r"chosen by method 'auto'.*presolve"):
         solve(problem, presolve=False)
     assert solve(problem, method="mip", presolve=False).method == "mip"
+
+
+def test_an_exactly_fittable_instance_is_certified_at_zero():
+    # Regression: pattern costs were once measured from the node's bound (clipped at 0)
+    # instead of the dual quadratic's minimum (below 0 here, from the box regularisation),
+    # and a leaf's value came from HiGHS's QP alone: the certificate claimed a bound of
+    # 3e-8 where a network of loss 0 exists.
+    X, y = planted_two_layer(110, 6, 2, width=2, noise=0.3)
+    problem = Problem(X, y, arch="two-layer", width=2, weight_bound=5.0)
+    best = brute_force(X, y, arch="two-layer", width=2, B=5.0)
+    assert best.loss < 1e-20
+    cert = solve(problem, method="bnb")
+    assert cert.status == "optimal"
+    assert cert.bound <= best.loss + 1e-12
+    assert cert.objective <= 1e-12
