@@ -13,6 +13,7 @@ import pytest
 
 import exactrelu
 from exactrelu.generate import generate
+from exactrelu.methods.bnb.two_layer import load_kernels
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="signals to a child need POSIX")
@@ -39,7 +40,12 @@ def test_ctrl_c_returns_the_incumbent_and_its_bound(tmp_path, sig, method):
         "--json",
         "--quiet",
     ]
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The child imports this exactrelu (not a checkout in the working directory, whose
+    # kernels would be compiled first), with its kernels compiled or loaded already.
+    load_kernels()
+    child = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
     time.sleep(6.0)  # past start-up and the heuristic, inside the search
     child.send_signal(getattr(signal, sig))
     out, err = child.communicate(timeout=60)

@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from enum import StrEnum
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -199,8 +200,9 @@ def explore(tree, incumbent: Incumbent) -> StageEnd:
 
 
 @contextlib.contextmanager
-def trap_interrupts(incumbent: Incumbent) -> Iterator[None]:
-    """Turn Ctrl-C (SIGINT) and SIGTERM into the ``interrupted`` flag that searches poll.
+def trap_interrupts(incumbent: Incumbent | SimpleNamespace) -> Iterator[None]:
+    """Turn Ctrl-C (SIGINT) and SIGTERM into the ``interrupted`` flag that searches poll
+    (``incumbent``: anything with that attribute).
 
     Either way the search stops at its next check and returns its best network with the
     bound proven so far (status ``interrupted``): a solve ended by ``kill`` or by a job

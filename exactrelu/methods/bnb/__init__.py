@@ -9,21 +9,33 @@ from __future__ import annotations
 
 import functools
 import sys
+from types import SimpleNamespace
 
 from exactrelu.certificate import Certificate
+from exactrelu.methods.search import trap_interrupts
 from exactrelu.options import SolveOptions
 from exactrelu.problem import Problem
 
 
 def prepare(problem: Problem, options: SolveOptions) -> None:
-    """Before the clock starts: compile or load the two-layer kernels (numba)."""
-    if problem.arch == "two-layer":
-        from exactrelu.methods.bnb.two_layer import load_kernels
+    """Before the clock starts: compile or load the two-layer kernels (numba).
 
-        say = None
-        if options.progress is not None:
-            say = functools.partial(print, file=sys.stderr, flush=True)
+    Compiling cannot be stopped half-way (numba would carry on without the interrupt), so
+    Ctrl-C or SIGTERM while it runs is held until it ends and then raised as
+    :class:`KeyboardInterrupt`: no solve has started, so there is nothing to return.
+    """
+    if problem.arch != "two-layer":
+        return
+    from exactrelu.methods.bnb.two_layer import load_kernels
+
+    say = None
+    if options.progress is not None:
+        say = functools.partial(print, file=sys.stderr, flush=True)
+    stop = SimpleNamespace(interrupted=False)
+    with trap_interrupts(stop):
         load_kernels(say)
+    if stop.interrupted:
+        raise KeyboardInterrupt
 
 
 def solve_branch_and_bound(problem: Problem, options: SolveOptions) -> Certificate:
