@@ -80,8 +80,7 @@ class Method:
         return self.kind in ("exact", "peer")
 
     def function(self) -> MethodFunction:
-        module, name = self.entry.split(":")
-        return getattr(importlib.import_module(module), name)
+        return _load(self.entry)
 
     def refusal(self, problem: Problem) -> str | None:
         """Why this method does not take ``problem`` (None when it does)."""
@@ -101,6 +100,12 @@ class Method:
                 f"not {problem.width} (use method 'mip')"
             )
         return None
+
+
+def _load(entry: str) -> Callable[..., Any]:
+    """The function an entry ``"module:function"`` names (its module imported now)."""
+    module, name = entry.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 METHODS: dict[str, Method] = {
@@ -244,8 +249,7 @@ def run_method(
             + (" (name the method that takes them)" if chosen_by else "")
         )
     if chosen.prepare is not None:
-        module, prepare = chosen.prepare.split(":")
-        getattr(importlib.import_module(module), prepare)(problem, options)
+        _load(chosen.prepare)(problem, options)
     if problem.auto_box:
         return solve_auto(function, problem, options, hold=hold, **method_options)
     return function(problem, options, **method_options)

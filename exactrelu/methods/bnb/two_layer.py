@@ -68,6 +68,7 @@ import numpy as np
 
 from exactrelu.certificate import Certificate, Stop
 from exactrelu.convex.fixed_pattern import fit_fixed_pattern
+from exactrelu.convex.gram import augmented, two_layer_from_beta
 from exactrelu.errors import SolverError
 from exactrelu.methods.heuristics import heuristic_start
 from exactrelu.methods.search import (
@@ -77,7 +78,6 @@ from exactrelu.methods.search import (
     explore,
     trap_interrupts,
 )
-from exactrelu.network.networks import TwoLayerNetwork
 from exactrelu.options import Deadline, SolveOptions
 from exactrelu.problem import Problem
 
@@ -213,12 +213,10 @@ class TwoLayerBranchAndBound:
         self.problem = problem
         self.options = options
         self.incumbent = incumbent
-        X = np.asarray(problem.X, float)
-        n, h = problem.n, problem.width
+        h = problem.width
         self.h = h
         self.B = float(problem.box_radius)
-        columns = [X, np.ones((n, 1))] if problem.bias else [X]
-        self.Xt = np.ascontiguousarray(np.hstack(columns))
+        self.Xt = np.ascontiguousarray(augmented(problem), dtype=float)
         self.D = self.Xt.shape[1]
         self.y = np.ascontiguousarray(problem.y, float)
         # |z_ij| <= U_i on the box
@@ -250,18 +248,12 @@ class TwoLayerBranchAndBound:
         best_open = self.heap[0][0] if self.heap else np.inf
         return max(0.0, min(self.threshold(), best_open, self.leaf_floor))
 
-    def network_of(self, case: SignCase, theta: np.ndarray, c: float) -> TwoLayerNetwork:
-        d = self.problem.d
-        weights = np.clip(theta.reshape(self.h, self.D), -self.B, self.B)
-        b = weights[:, d].copy() if self.problem.bias else np.zeros(self.h)
-        return TwoLayerNetwork(weights[:, :d].copy(), b, case.v.copy(), float(c))
-
     def solve_leaf(
         self, case: SignCase, bound: float, beta: np.ndarray, fixed: np.ndarray, pidx: np.ndarray
     ) -> None:
         """Close a node whose every sample is fixed (its value is its pattern's QP)."""
         self.leaves += 1
-        network = self.network_of(case, beta[:-1], beta[-1])
+        network = two_layer_from_beta(beta, case.v, self.problem)
         loss = network.loss(self.problem.X, self.problem.y, "squared")
         self.incumbent.offer(network, loss)
         tolerance = self.incumbent.loss - self.threshold()
@@ -279,7 +271,7 @@ class TwoLayerBranchAndBound:
         z = self.Xt[fixed] @ theta.T
         on = self.tables.patterns[pidx]
         if np.all(np.abs(theta) <= self.B) and np.all(np.where(on, z >= 0, z <= 0)):
-            exact = self.network_of(case, fit_beta[:-1], fit_beta[-1])
+            exact = two_layer_from_beta(fit_beta, case.v, self.problem)
             self.incumbent.offer(exact)
             self.leaf_floor = min(self.leaf_floor, max(bound, relaxed))
             return
@@ -331,7 +323,7 @@ class TwoLayerBranchAndBound:
                 continue
             self.strong_branchings += int(strong)
             if centre_rss < self.incumbent.loss:
-                self.incumbent.offer(self.network_of(case, theta, c))
+                self.incumbent.offer(two_layer_from_beta(np.r_[theta, c], case.v, self.problem))
             if n_open == 0:
                 self.solve_leaf(case, bound, beta, fixed, pidx)
                 continue
