@@ -695,6 +695,46 @@ def evaluate(
 
 # ----------------------------------------------------------------------------- branching
 @njit(cache=True)
+def orbital_keep(masks, SWAP, patterns):
+    """Bit mask of the patterns a branched sample keeps under orbital fixing: for every
+    pair ``(j, jj)`` of same-sign units that the node's masks cannot tell apart (invariant
+    under their swap), the patterns with ``π_j < π_jj`` are dropped (the swapped network is
+    in the node too and keeps its pattern)."""
+    K = patterns.shape[0]
+    keep = (1 << K) - 1
+    for pr in range(SWAP.shape[0]):
+        if SWAP[pr, 0, 0] < 0:
+            continue
+        invariant = True
+        for i in range(masks.shape[0]):
+            if SWAP[pr, 1, masks[i]] != masks[i]:
+                invariant = False
+                break
+        if invariant:
+            for q in range(K):
+                if (not patterns[q, SWAP[pr, 0, 0]]) and patterns[q, SWAP[pr, 0, 1]]:
+                    keep &= ~(1 << q)
+    return keep
+
+
+@njit(cache=True)
+def centre_residuals(open_, beta, Xt, y, v, h, D):
+    """Squared residuals of the network at ``beta`` (true ReLUs) on the open samples."""
+    res2 = np.empty(open_.shape[0])
+    for s in range(open_.shape[0]):
+        i = open_[s]
+        f = beta[-1]
+        for j in range(h):
+            z = 0.0
+            for q in range(D):
+                z += Xt[i, q] * beta[j * D + q]
+            if z > 0.0:
+                f += z * v[j]
+        res2[s] = (y[i] - f) ** 2
+    return res2
+
+
+@njit(cache=True)
 def branch_mixed(
     cost,
     open_,
@@ -787,25 +827,10 @@ def branch_mixed(
         kids[1] = mi & unit_half[best_j, 0]
         inc[1] = max(c0, 0.0)
         return i, kids, inc
+    kept = mi & orbital_keep(masks, SWAP, patterns) if symmetry else mi
     keep = np.zeros(K, np.bool_)
     for q in range(K):
-        keep[q] = (mi >> q) & 1
-    if symmetry:
-        npairs = SWAP.shape[0]
-        for pr in range(npairs):
-            if SWAP[pr, 0, 0] < 0:
-                continue
-            inv = True
-            for s2 in range(masks.shape[0]):
-                if SWAP[pr, 1, masks[s2]] != masks[s2]:
-                    inv = False
-                    break
-            if inv:
-                j = SWAP[pr, 0, 0]
-                jj = SWAP[pr, 0, 1]
-                for q in range(K):
-                    if (not patterns[q, j]) and patterns[q, jj]:
-                        keep[q] = False
+        keep[q] = (kept >> q) & 1
     nk = 0
     for q in range(K):
         if keep[q]:
@@ -897,35 +922,9 @@ def strong_select(
     K = patterns.shape[0]
     floor = SCORE_FLOOR * max(1.0, T if np.isfinite(T) else 1.0)
     big = max(T - bound, 1e-12) if np.isfinite(T) else 1.0
-    res2 = np.empty(o)
-    for s in range(o):
-        i = open_[s]
-        f = beta_c[-1]
-        for j in range(h):
-            z = 0.0
-            for q in range(D):
-                z += Xt[i, q] * beta_c[j * D + q]
-            if z > 0.0:
-                f += z * v[j]
-        res2[s] = (y[i] - f) ** 2
-    order = np.argsort(-res2)
+    order = np.argsort(-centre_residuals(open_, beta_c, Xt, y, v, h, D))
     # symmetry: patterns dropped at a branched sample (same for every candidate)
-    drop = np.zeros(K, np.bool_)
-    if symmetry:
-        for pr in range(SWAP.shape[0]):
-            if SWAP[pr, 0, 0] < 0:
-                continue
-            inv = True
-            for s2 in range(n):
-                if SWAP[pr, 1, masks[s2]] != masks[s2]:
-                    inv = False
-                    break
-            if inv:
-                j = SWAP[pr, 0, 0]
-                jj = SWAP[pr, 0, 1]
-                for q in range(K):
-                    if (not patterns[q, j]) and patterns[q, jj]:
-                        drop[q] = True
+    keep = orbital_keep(masks, SWAP, patterns) if symmetry else (1 << K) - 1
     best_sc = -1.0
     best_i = -1
     best_masks = np.zeros((K, n), np.int64)
@@ -940,7 +939,7 @@ def strong_select(
         g1 = big
         nk = 0
         for q in range(K):
-            if not ((masks[i] >> q) & 1) or drop[q]:
+            if not (((masks[i] & keep) >> q) & 1):
                 continue
             child = masks.copy()
             child[i] = 1 << q
@@ -994,6 +993,109 @@ def strong_select(
             for t in range(nk):
                 best_masks[t] = cm[t]
                 best_b[t] = cb[t]
+    return best_i, best_masks[:best_nk].copy(), best_b[:best_nk].copy()
+
+
+@njit(cache=True)
+def strong_units(
+    cost,
+    open_,
+    masks,
+    beta_c,
+    bound,
+    ncand,
+    Xt,
+    y,
+    U,
+    Phi,
+    v,
+    E,
+    R2,
+    B,
+    POP,
+    SINGLE,
+    ON,
+    OFF,
+    OPENU,
+    KON,
+    ALLOWED,
+    patterns,
+    unit_half,
+    SWAP,
+    symmetry,
+    hint,
+    has_hint,
+    T,
+    h,
+    D,
+    passes_s,
+    rounds_s,
+    extra_rows,
+    extra_os_rows,
+):
+    """Strong branching over single units: a candidate is an open unit ``j`` of an open
+    sample ``i`` with two children (``j`` active / inactive at ``i``); the ``ncand`` open
+    units of the samples with the largest squared residual of the centre network are
+    evaluated lightly (``passes_s`` passes of ``rounds_s`` dual rounds) and the one whose
+    children gain most (product of the two gains; a pruned child gains ``T - bound``) wins.
+    Returns (i, child masks (nk, n) after the light evaluation's propagation, child
+    bounds); pruned children are dropped (their evaluation proves them empty or above T).
+    Same-sign units interchangeable at the node are reduced at the branched sample by
+    orbital fixing, as in :func:`strong_select`."""
+    o = open_.shape[0]
+    n = masks.shape[0]
+    K = patterns.shape[0]
+    floor = SCORE_FLOOR * max(1.0, T if np.isfinite(T) else 1.0)
+    big = max(T - bound, 1e-12) if np.isfinite(T) else 1.0
+    keep = orbital_keep(masks, SWAP, patterns) if symmetry else (1 << K) - 1
+    order = np.argsort(-centre_residuals(open_, beta_c, Xt, y, v, h, D))
+    best_sc = -1.0
+    best_i = -1
+    best_masks = np.zeros((2, n), np.int64)
+    best_b = np.zeros(2)
+    best_nk = 0
+    cm = np.zeros((2, n), np.int64)
+    cb = np.zeros(2)
+    gain = np.empty(2)
+    tried = 0
+    for r in range(o):
+        s = order[r]
+        i = open_[s]
+        mi = masks[i] & keep
+        for j in range(h):
+            if tried >= ncand or not OPENU[masks[i], j]:
+                continue
+            tried += 1
+            nk = 0
+            for side in range(2):
+                child = masks.copy()
+                child[i] = mi & unit_half[j, side]
+                cmin = np.inf
+                for q in range(K):
+                    if (child[i] >> q) & 1:
+                        cmin = min(cmin, cost[s, q])
+                st, b, m2, _, _, _, _, _, _, _, _ = evaluate(
+                    Xt, y, U, Phi, v, E, R2, B, POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED,
+                    patterns, child, bound + max(cmin, 0.0), hint, has_hint, T, h, D,
+                    passes_s, rounds_s, extra_rows, extra_os_rows,
+                )  # fmt: skip
+                if st == 0:
+                    gain[side] = big
+                else:
+                    gain[side] = max(b - bound, 0.0)
+                    cm[nk] = m2
+                    cb[nk] = b
+                    nk += 1
+            sc = max(gain[0], floor) * max(gain[1], floor)
+            if sc > best_sc:
+                best_sc = sc
+                best_i = i
+                best_nk = nk
+                for t in range(nk):
+                    best_masks[t] = cm[t]
+                    best_b[t] = cb[t]
+        if tried >= ncand:
+            break
     return best_i, best_masks[:best_nk].copy(), best_b[:best_nk].copy()
 
 
@@ -1163,11 +1265,13 @@ def node(
     strong_k,
     passes_s,
     rounds_s,
+    unit_strong,
 ):
     """node() with the children built here: returns (st, bound, beta, act, has_act, fixed, pidx,
     n_open, fixings, rr, th, c, child masks (nk, n), child bounds (nk,), strong used).
-    strong_k > 0: strong_select over the strong_k top-residual samples with a light child
-    evaluation (passes_s, rounds_s); children carry their light bound and propagated masks."""
+    strong_k > 0: strong branching with a light child evaluation (passes_s, rounds_s) over
+    the strong_k top-residual samples (strong_select) or, with unit_strong, over strong_k
+    single units (strong_units); children carry their light bound and propagated masks."""
     T = (
         best_loss - (rel_gap / 2 * abs(best_loss) + abs_gap / 2)
         if np.isfinite(best_loss)
@@ -1232,41 +1336,48 @@ def node(
     if strong_k > 0:
         ch = act if (has_act and fixed.shape[0] > 0) else np.zeros(0, np.int64)
         hh = has_act and fixed.shape[0] > 0
-        i, cm, cb = strong_select(
-            cost,
-            open_,
-            masks,
-            beta,
-            bound,
-            strong_k,
-            Xt,
-            y,
-            U,
-            Phi,
-            v,
-            E,
-            R2,
-            B,
-            POP,
-            SINGLE,
-            ON,
-            OFF,
-            OPENU,
-            KON,
-            ALLOWED,
-            patterns,
-            SWAP,
-            symmetry,
-            ch,
-            hh,
-            T2,
-            h,
-            D,
-            passes_s,
-            rounds_s,
-            extra_rows,
-            extra_os_rows,
-        )
+        if unit_strong:
+            i, cm, cb = strong_units(
+                cost, open_, masks, beta, bound, strong_k, Xt, y, U, Phi, v, E, R2, B, POP,
+                SINGLE, ON, OFF, OPENU, KON, ALLOWED, patterns, unit_half, SWAP, symmetry, ch,
+                hh, T2, h, D, passes_s, rounds_s, extra_rows, extra_os_rows,
+            )  # fmt: skip
+        else:
+            i, cm, cb = strong_select(
+                cost,
+                open_,
+                masks,
+                beta,
+                bound,
+                strong_k,
+                Xt,
+                y,
+                U,
+                Phi,
+                v,
+                E,
+                R2,
+                B,
+                POP,
+                SINGLE,
+                ON,
+                OFF,
+                OPENU,
+                KON,
+                ALLOWED,
+                patterns,
+                SWAP,
+                symmetry,
+                ch,
+                hh,
+                T2,
+                h,
+                D,
+                passes_s,
+                rounds_s,
+                extra_rows,
+                extra_os_rows,
+            )
         return (st, bound, beta, act, has_act, fixed, pidx, no, fixings, rr, th, c, cm, cb, True)
     i, kids, inc = branch_mixed(
         cost,

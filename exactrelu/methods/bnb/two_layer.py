@@ -38,13 +38,17 @@ its share of ``q``, over the pattern's one or two violated half-spaces) is close
 A pattern whose increase exceeds ``T - bound`` is removed; a sample left with one pattern
 is fixed and the node re-evaluated; an empty set prunes the node.
 
-**Branching** (:func:`~exactrelu.methods.bnb.kernels.strong_select`,
+**Branching** (:func:`~exactrelu.methods.bnb.kernels.strong_units`,
+:func:`~exactrelu.methods.bnb.kernels.strong_select`,
 :func:`~exactrelu.methods.bnb.kernels.branch_mixed`). The network at the node's centre is
-evaluated with true ReLUs; in cases with units of both signs the open sample with the
-largest squared residual (where the relaxation is most optimistic) is chosen by a light
-strong branching, every allowed pattern a child; in one-sign cases that sample's patterns
-are the children. Units of one sign that are interchangeable at the node are reduced by
-orbital fixing (patterns with ``π_j < π_j'`` are dropped at the branched sample).
+evaluated with true ReLUs; the open samples with the largest squared residual (where the
+relaxation is most optimistic) are the candidates. Width 2 with one unit of each sign:
+strong branching over single units (``STRONG_UNITS`` open units of the top samples, two
+children each: the unit active or inactive at the sample; the largest product of the
+two bound gains wins). Wider cases with units of both signs: the top sample's patterns, each a
+child, evaluated lightly before they are queued. One-sign cases: the top sample's
+patterns. Units of one sign that are interchangeable at the node are reduced by orbital
+fixing (patterns with ``π_j < π_j'`` are dropped at the branched sample).
 
 **Leaves and incumbents.** Every node's centre network (clipped to the box, output bias
 refitted, loss recomputed) is offered as an incumbent. A node with every sample fixed is
@@ -93,6 +97,10 @@ EXTRA_OPEN_ROWS = 4
 STRONG_CANDIDATES = 1
 STRONG_PASSES = 1
 STRONG_ROUNDS = 1
+# Width 2 (one unit of each sign): strong branching over single units instead, on this
+# many candidate units with this many dual rounds per child.
+STRONG_UNITS = 6
+STRONG_UNIT_ROUNDS = 2
 # Gradient-descent start: seconds and restarts (the tree finds good networks by itself;
 # the start only saves it the first few hundred nodes).
 HEURISTIC_SECONDS = 0.1
@@ -308,6 +316,10 @@ class TwoLayerBranchAndBound:
             self.nodes += 1
             self.case_nodes[index] += 1
             mixed = 0 < case.positive < self.h
+            # one +1 and one -1 unit: the sample-wide split fixes both units where one
+            # decides; the single-unit split chosen by strong branching makes far
+            # smaller trees (docs/algorithms.md)
+            units = mixed and self.h == 2
             (state, bound, beta, active_rows, has_rows, fixed, pidx, n_open, fixings,
              centre_rss, theta, c, child_masks, child_bounds, strong) = k.node(
                 self.Xt, self.y, self.U, case.phi, case.v, self.E, self.R2, self.B,
@@ -316,7 +328,8 @@ class TwoLayerBranchAndBound:
                 empty_hint if hint is None else hint, hint is not None,
                 float(self.incumbent.loss), rel_gap, abs_gap, self.h, self.D, MAX_PASSES,
                 DUAL_ROUNDS, EXTRA_ROWS, EXTRA_OPEN_ROWS,
-                STRONG_CANDIDATES if mixed else 0, STRONG_PASSES, STRONG_ROUNDS,
+                (STRONG_UNITS if units else STRONG_CANDIDATES) if mixed else 0, STRONG_PASSES,
+                STRONG_UNIT_ROUNDS if units else STRONG_ROUNDS, units,
             )  # fmt: skip
             self.fixings += fixings
             if state == 0:  # pruned
