@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 import pytest
@@ -12,8 +13,11 @@ from oracle import brute_force
 from exactrelu import Problem
 from exactrelu.errors import InvalidInputError
 from exactrelu.methods import default_method
-from exactrelu.methods.bnb.two_layer import PatternTables
+from exactrelu.methods.bnb import kernels
+from exactrelu.methods.bnb.two_layer import PatternTables, SignCase, TwoLayerBranchAndBound
+from exactrelu.methods.search import Incumbent, StageEnd
 from exactrelu.network.networks import TwoLayerNetwork
+from exactrelu.options import SolveOptions
 from exactrelu.solve import solve
 
 
@@ -120,6 +124,67 @@ def test_pattern_tables_agree_with_their_definitions(h):
                 image[[j, jj]] = image[[jj, j]]
                 target = int((image * (1 << np.arange(h))).sum())
                 assert swapped[1 << k] == 1 << target
+
+
+@pytest.mark.parametrize("h", [2, 3])
+def test_orbital_fixing_drops_exactly_the_unordered_patterns(h):
+    # All units of sign +1 and every sample open: every pair of units is interchangeable,
+    # so a branched sample keeps exactly the patterns with π_0 >= π_1 >= ... (one of each
+    # orbit under swaps).
+    t = PatternTables.of(h)
+    case = SignCase.of(h, np.ones((4, 2)), t)
+    masks = np.full(4, (1 << (1 << h)) - 1, np.int64)
+    keep = kernels.orbital_keep(masks, case.swaps, t.patterns)
+    for k in range(1 << h):
+        ordered = all(t.patterns[k, j] >= t.patterns[k, j + 1] for j in range(h - 1))
+        assert bool(keep >> k & 1) == ordered
+    # A sample fixed to "unit 0 alone active" tells unit 0 from the others: only pairs
+    # among units 1.. stay interchangeable.
+    masks[0] = 1 << 1
+    keep = kernels.orbital_keep(masks, case.swaps, t.patterns)
+    for k in range(1 << h):
+        ordered = all(t.patterns[k, j] >= t.patterns[k, j + 1] for j in range(1, h - 1))
+        assert bool(keep >> k & 1) == ordered
+
+
+def test_width_two_mixed_case_branches_on_one_unit_of_one_sample():
+    # Record the mixed-sign case's branchings: at most two children, each a subset of the
+    # parent (propagation only removes patterns), split on a unit open in the parent at
+    # some sample, one child on each side of it.
+    X, y = data(14, 12, 2, 2, "random")
+    problem = Problem(X, y, arch="two-layer", width=2, weight_bound=2.0)
+    options = SolveOptions(rel_gap=1e-4)
+    tree = TwoLayerBranchAndBound(problem, options, Incumbent.start(problem, options))
+    splits = []
+
+    class Recorder:
+        def __getattr__(self, name):
+            return getattr(kernels, name)
+
+        def node(self, *args):
+            out = kernels.node(*args)
+            v, masks, child_masks = args[4], args[20], out[12]
+            if v[0] != v[1] and len(child_masks):
+                splits.append((masks.copy(), child_masks.copy()))
+            return out
+
+    tree.kernels = Recorder()
+    assert tree.run(tree.incumbent.deadline, lambda _: None) == StageEnd.FINISHED
+    assert len(splits) > 10
+    t = tree.tables
+
+    def unit_splits(parent, children):
+        for i, j in itertools.product(range(len(parent)), range(2)):
+            if not t.open[parent[i], j]:
+                continue
+            sides = [1 if t.on[c[i], j] else 0 if t.off[c[i], j] else -1 for c in children]
+            if -1 not in sides and len(set(sides)) == len(sides):
+                yield i, j
+
+    for parent, children in splits:
+        assert len(children) <= 2
+        assert np.all(children & ~parent == 0)
+        assert next(unit_splits(parent, children), None) is not None
 
 
 @pytest.mark.parametrize(

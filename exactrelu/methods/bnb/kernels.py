@@ -5,8 +5,8 @@ module evaluates one node in one call (:func:`node`): the Lagrangian node bound
 (:func:`dual_bound`, its dual a non-negative QP solved by an active-set method on the Gram
 matrix, :func:`nnqp_gram`), the propagation with the cutoff (:func:`pattern_costs`,
 inside :func:`evaluate`), the centre network's loss (:func:`centre_loss`) and the
-children (:func:`branch_mixed`, or :func:`strong_select` with a light evaluation of
-each child). Loops are written out so that numba compiles them; every bound is evaluated
+children (:func:`branch_mixed`, or :func:`strong_branch` with a light evaluation of
+each candidate's children). Loops are written out so that numba compiles them; every bound is evaluated
 exactly at the multipliers found, so an inexact dual solve only weakens a bound.
 """
 
@@ -876,134 +876,14 @@ def centre_loss(beta, Xt, y, v, B, h, D):
 
 # ----------------------------------------------------------------------------- strong branching
 @njit(cache=True)
-def strong_select(
+def strong_branch(
     cost,
     open_,
     masks,
     beta_c,
     bound,
     ncand,
-    Xt,
-    y,
-    U,
-    Phi,
-    v,
-    E,
-    R2,
-    B,
-    POP,
-    SINGLE,
-    ON,
-    OFF,
-    OPENU,
-    KON,
-    ALLOWED,
-    patterns,
-    SWAP,
-    symmetry,
-    hint,
-    has_hint,
-    T,
-    h,
-    D,
-    passes_s,
-    rounds_s,
-    extra_rows,
-    extra_os_rows,
-):
-    """Strong branching over whole samples (PatternBnB._strong_samples) with a light child
-    evaluation (passes_s dual passes of rounds_s rounds): candidates are the ncand open samples
-    with the largest squared residual of the centre network; the sample whose two weakest
-    children gain most wins (a pruned child gains T - bound). Returns (i, child masks (nk, n)
-    after the light evaluation's propagation, child bounds); pruned children are dropped
-    (valid: their light evaluation proves them empty or above T)."""
-    o = open_.shape[0]
-    n = masks.shape[0]
-    K = patterns.shape[0]
-    floor = SCORE_FLOOR * max(1.0, T if np.isfinite(T) else 1.0)
-    big = max(T - bound, 1e-12) if np.isfinite(T) else 1.0
-    order = np.argsort(-centre_residuals(open_, beta_c, Xt, y, v, h, D))
-    # symmetry: patterns dropped at a branched sample (same for every candidate)
-    keep = orbital_keep(masks, SWAP, patterns) if symmetry else (1 << K) - 1
-    best_sc = -1.0
-    best_i = -1
-    best_masks = np.zeros((K, n), np.int64)
-    best_b = np.zeros(K)
-    best_nk = 0
-    cm = np.zeros((K, n), np.int64)
-    cb = np.zeros(K)
-    for c in range(min(ncand, o)):
-        k = order[c]
-        i = open_[k]
-        g0 = big
-        g1 = big
-        nk = 0
-        for q in range(K):
-            if not (((masks[i] & keep) >> q) & 1):
-                continue
-            child = masks.copy()
-            child[i] = 1 << q
-            inh = bound + max(cost[k, q], 0.0)
-            st, b, m2, _, _, _, _, _, _, _, _ = evaluate(
-                Xt,
-                y,
-                U,
-                Phi,
-                v,
-                E,
-                R2,
-                B,
-                POP,
-                SINGLE,
-                ON,
-                OFF,
-                OPENU,
-                KON,
-                ALLOWED,
-                patterns,
-                child,
-                inh,
-                hint,
-                has_hint,
-                T,
-                h,
-                D,
-                passes_s,
-                rounds_s,
-                extra_rows,
-                extra_os_rows,
-            )
-            if st == 0:
-                g = big
-            else:
-                g = max(b - bound, 0.0)
-                cm[nk] = m2
-                cb[nk] = b
-                nk += 1
-            if g < g0:
-                g1 = g0
-                g0 = g
-            elif g < g1:
-                g1 = g
-        sc = max(g0, floor) * max(g1, floor)
-        if sc > best_sc:
-            best_sc = sc
-            best_i = i
-            best_nk = nk
-            for t in range(nk):
-                best_masks[t] = cm[t]
-                best_b[t] = cb[t]
-    return best_i, best_masks[:best_nk].copy(), best_b[:best_nk].copy()
-
-
-@njit(cache=True)
-def strong_units(
-    cost,
-    open_,
-    masks,
-    beta_c,
-    bound,
-    ncand,
+    units,
     Xt,
     y,
     U,
@@ -1033,46 +913,63 @@ def strong_units(
     extra_rows,
     extra_os_rows,
 ):
-    """Strong branching over single units: a candidate is an open unit ``j`` of an open
-    sample ``i`` with two children (``j`` active / inactive at ``i``); the ``ncand`` open
-    units of the samples with the largest squared residual of the centre network are
-    evaluated lightly (``passes_s`` passes of ``rounds_s`` dual rounds) and the one whose
-    children gain most (product of the two gains; a pruned child gains ``T - bound``) wins.
+    """Strong branching with a light child evaluation (``passes_s`` passes of ``rounds_s``
+    dual rounds), over the open samples in order of the centre network's squared residual.
+
+    A candidate is a sample (every allowed pattern a child) or, with ``units``, one open
+    unit of a sample (two children: the unit active / inactive there); ``ncand``
+    candidates are evaluated and the one whose two weakest children gain most wins
+    (product of the gains; a pruned child gains ``T - bound``). Same-sign units that are
+    interchangeable at the node are reduced at the branched sample by orbital fixing.
     Returns (i, child masks (nk, n) after the light evaluation's propagation, child
     bounds); pruned children are dropped (their evaluation proves them empty or above T).
-    Same-sign units interchangeable at the node are reduced at the branched sample by
-    orbital fixing, as in :func:`strong_select`."""
+    """
     o = open_.shape[0]
     n = masks.shape[0]
     K = patterns.shape[0]
     floor = SCORE_FLOOR * max(1.0, T if np.isfinite(T) else 1.0)
     big = max(T - bound, 1e-12) if np.isfinite(T) else 1.0
-    keep = orbital_keep(masks, SWAP, patterns) if symmetry else (1 << K) - 1
     order = np.argsort(-centre_residuals(open_, beta_c, Xt, y, v, h, D))
+    # symmetry: patterns dropped at a branched sample (same for every candidate)
+    keep = orbital_keep(masks, SWAP, patterns) if symmetry else (1 << K) - 1
     best_sc = -1.0
     best_i = -1
-    best_masks = np.zeros((2, n), np.int64)
-    best_b = np.zeros(2)
+    best_masks = np.zeros((K, n), np.int64)
+    best_b = np.zeros(K)
     best_nk = 0
-    cm = np.zeros((2, n), np.int64)
-    cb = np.zeros(2)
-    gain = np.empty(2)
+    cm = np.zeros((K, n), np.int64)
+    cb = np.zeros(K)
+    kids = np.zeros(K, np.int64)  # the candidate's children's masks at its sample
     tried = 0
     for r in range(o):
         s = order[r]
         i = open_[s]
         mi = masks[i] & keep
-        for j in range(h):
-            if tried >= ncand or not OPENU[masks[i], j]:
+        for j in range(h if units else 1):
+            if tried >= ncand or (units and not OPENU[masks[i], j]):
                 continue
             tried += 1
+            nc = 0
+            if units:
+                for side in range(2):
+                    kids[nc] = mi & unit_half[j, side]
+                    nc += 1
+            else:
+                for q in range(K):
+                    if (mi >> q) & 1:
+                        kids[nc] = 1 << q
+                        nc += 1
+            g0 = big
+            g1 = big
             nk = 0
-            for side in range(2):
+            for t in range(nc):
+                if kids[t] == 0:
+                    continue  # emptied by orbital fixing
                 child = masks.copy()
-                child[i] = mi & unit_half[j, side]
+                child[i] = kids[t]
                 cmin = np.inf
                 for q in range(K):
-                    if (child[i] >> q) & 1:
+                    if (kids[t] >> q) & 1:
                         cmin = min(cmin, cost[s, q])
                 st, b, m2, _, _, _, _, _, _, _, _ = evaluate(
                     Xt, y, U, Phi, v, E, R2, B, POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED,
@@ -1080,13 +977,18 @@ def strong_units(
                     passes_s, rounds_s, extra_rows, extra_os_rows,
                 )  # fmt: skip
                 if st == 0:
-                    gain[side] = big
+                    g = big
                 else:
-                    gain[side] = max(b - bound, 0.0)
+                    g = max(b - bound, 0.0)
                     cm[nk] = m2
                     cb[nk] = b
                     nk += 1
-            sc = max(gain[0], floor) * max(gain[1], floor)
+                if g < g0:
+                    g1 = g0
+                    g0 = g
+                elif g < g1:
+                    g1 = g
+            sc = max(g0, floor) * max(g1, floor)
             if sc > best_sc:
                 best_sc = sc
                 best_i = i
@@ -1269,9 +1171,9 @@ def node(
 ):
     """node() with the children built here: returns (st, bound, beta, act, has_act, fixed, pidx,
     n_open, fixings, rr, th, c, child masks (nk, n), child bounds (nk,), strong used).
-    strong_k > 0: strong branching with a light child evaluation (passes_s, rounds_s) over
-    the strong_k top-residual samples (strong_select) or, with unit_strong, over strong_k
-    single units (strong_units); children carry their light bound and propagated masks."""
+    strong_k > 0: strong branching (strong_branch) over the strong_k top-residual samples
+    or, with unit_strong, strong_k single units, with a light child evaluation (passes_s,
+    rounds_s); children carry their light bound and propagated masks."""
     T = (
         best_loss - (rel_gap / 2 * abs(best_loss) + abs_gap / 2)
         if np.isfinite(best_loss)
@@ -1336,48 +1238,11 @@ def node(
     if strong_k > 0:
         ch = act if (has_act and fixed.shape[0] > 0) else np.zeros(0, np.int64)
         hh = has_act and fixed.shape[0] > 0
-        if unit_strong:
-            i, cm, cb = strong_units(
-                cost, open_, masks, beta, bound, strong_k, Xt, y, U, Phi, v, E, R2, B, POP,
-                SINGLE, ON, OFF, OPENU, KON, ALLOWED, patterns, unit_half, SWAP, symmetry, ch,
-                hh, T2, h, D, passes_s, rounds_s, extra_rows, extra_os_rows,
-            )  # fmt: skip
-        else:
-            i, cm, cb = strong_select(
-                cost,
-                open_,
-                masks,
-                beta,
-                bound,
-                strong_k,
-                Xt,
-                y,
-                U,
-                Phi,
-                v,
-                E,
-                R2,
-                B,
-                POP,
-                SINGLE,
-                ON,
-                OFF,
-                OPENU,
-                KON,
-                ALLOWED,
-                patterns,
-                SWAP,
-                symmetry,
-                ch,
-                hh,
-                T2,
-                h,
-                D,
-                passes_s,
-                rounds_s,
-                extra_rows,
-                extra_os_rows,
-            )
+        i, cm, cb = strong_branch(
+            cost, open_, masks, beta, bound, strong_k, unit_strong, Xt, y, U, Phi, v, E, R2, B,
+            POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED, patterns, unit_half, SWAP, symmetry, ch,
+            hh, T2, h, D, passes_s, rounds_s, extra_rows, extra_os_rows,
+        )  # fmt: skip
         return (st, bound, beta, act, has_act, fixed, pidx, no, fixings, rr, th, c, cm, cb, True)
     i, kids, inc = branch_mixed(
         cost,

@@ -38,8 +38,7 @@ its share of ``q``, over the pattern's one or two violated half-spaces) is close
 A pattern whose increase exceeds ``T - bound`` is removed; a sample left with one pattern
 is fixed and the node re-evaluated; an empty set prunes the node.
 
-**Branching** (:func:`~exactrelu.methods.bnb.kernels.strong_units`,
-:func:`~exactrelu.methods.bnb.kernels.strong_select`,
+**Branching** (:func:`~exactrelu.methods.bnb.kernels.strong_branch`,
 :func:`~exactrelu.methods.bnb.kernels.branch_mixed`). The network at the node's centre is
 evaluated with true ReLUs; the open samples with the largest squared residual (where the
 relaxation is most optimistic) are the candidates. Width 2 with one unit of each sign:
