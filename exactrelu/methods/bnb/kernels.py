@@ -6,8 +6,9 @@ module evaluates one node in one call (:func:`node`): the Lagrangian node bound
 matrix, :func:`nnqp_gram`), the propagation with the cutoff (:func:`pattern_costs`,
 inside :func:`evaluate`), the centre network's loss (:func:`centre_loss`) and the
 children (:func:`branch_mixed`, or :func:`strong_branch` with a light evaluation of
-each candidate's children). Loops are written out so that numba compiles them; every bound is evaluated
-exactly at the multipliers found, so an inexact dual solve only weakens a bound.
+each candidate's children). Loops are written out so that numba compiles them; every
+bound is evaluated exactly at the multipliers found, so an inexact dual solve only
+weakens a bound.
 """
 
 import math

@@ -44,9 +44,9 @@ evaluated with true ReLUs; the open samples with the largest squared residual (w
 relaxation is most optimistic) are the candidates. Width 2 with one unit of each sign:
 strong branching over single units (``STRONG_UNITS`` open units of the top samples, two
 children each: the unit active or inactive at the sample; the largest product of the
-two bound gains wins). Wider cases with units of both signs: the top sample's patterns, each a
-child, evaluated lightly before they are queued. One-sign cases: the top sample's
-patterns. Units of one sign that are interchangeable at the node are reduced by orbital
+two bound gains wins). Wider cases with units of both signs: the top sample's patterns,
+each a child, evaluated lightly before they are queued. One-sign cases: the top
+sample's patterns. Units of one sign that are interchangeable at the node are reduced by orbital
 fixing (patterns with ``π_j < π_j'`` are dropped at the branched sample).
 
 **Leaves and incumbents.** Every node's centre network (clipped to the box, output bias
