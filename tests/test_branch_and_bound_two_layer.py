@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 
 import numpy as np
@@ -156,6 +157,8 @@ def test_width_two_mixed_case_branches_on_one_unit_of_one_sample():
     options = SolveOptions(rel_gap=1e-4)
     tree = TwoLayerBranchAndBound(problem, options, Incumbent.start(problem, options))
     splits = []
+    names = list(inspect.signature(kernels.node.py_func).parameters)
+    at_v, at_masks = names.index("v"), names.index("masks_in")
 
     class Recorder:
         def __getattr__(self, name):
@@ -163,7 +166,7 @@ def test_width_two_mixed_case_branches_on_one_unit_of_one_sample():
 
         def node(self, *args):
             out = kernels.node(*args)
-            v, masks, child_masks = args[4], args[20], out[12]
+            v, masks, child_masks = args[at_v], args[at_masks], out[12]
             if v[0] != v[1] and len(child_masks):
                 splits.append((masks.copy(), child_masks.copy()))
             return out

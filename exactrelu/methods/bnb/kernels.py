@@ -5,7 +5,7 @@ module evaluates one node in one call (:func:`node`): the Lagrangian node bound
 (:func:`dual_bound`, its dual a non-negative QP solved by an active-set method on the Gram
 matrix, :func:`nnqp_gram`), the propagation with the cutoff (:func:`pattern_costs`,
 inside :func:`evaluate`), the centre network's loss (:func:`centre_loss`) and the
-children (:func:`branch_mixed`, or :func:`strong_branch` with a light evaluation of
+children (:func:`branch_sample`, or :func:`strong_branch` with a light evaluation of
 each candidate's children). Loops are written out so that numba compiles them; every
 bound is evaluated exactly at the multipliers found, so an inexact dual solve only
 weakens a bound.
@@ -736,7 +736,7 @@ def centre_residuals(open_, beta, Xt, y, v, h, D):
 
 
 @njit(cache=True)
-def branch_mixed(
+def branch_sample(
     cost,
     open_,
     masks,
@@ -744,35 +744,25 @@ def branch_mixed(
     Xt,
     y,
     v,
-    OPENU,
     patterns,
-    unit_half,
     SWAP,
     T,
     h,
     D,
     symmetry,
-    split_mixed=True,
 ):
-    """PatternBnB._branch with resid_branch="mixed" (no strong, no pseudo-costs).
+    """Branching without evaluation (one-sign cases): the open sample with the largest
+    squared residual of the centre network (ties: the larger product of its two cheapest
+    patterns' closed-form costs), each allowed pattern a child (orbital fixing applied).
     Returns (i, child sample masks, child cost increments (max(c, 0)))."""
     o = open_.shape[0]
     K = patterns.shape[0]
     floor = SCORE_FLOOR * max(1.0, T if np.isfinite(T) else 1.0)
-    Z = np.empty((o, h))
+    residuals = centre_residuals(open_, beta_c, Xt, y, v, h, D)
     kbest = 0
     vbest = -np.inf
     for s in range(o):
-        i = open_[s]
-        f = beta_c[-1]
-        for j in range(h):
-            z = 0.0
-            for q in range(D):
-                z += Xt[i, q] * beta_c[j * D + q]
-            Z[s, j] = z
-            if z > 0.0:
-                f += z * v[j]
-        res2 = (y[i] - f) ** 2
+        res2 = residuals[s]
         # two smallest costs
         m0 = np.inf
         m1 = np.inf
@@ -790,44 +780,6 @@ def branch_mixed(
     k = kbest
     i = open_[k]
     mi = masks[i]
-    npos = 0
-    nneg = 0
-    for j in range(h):
-        if OPENU[mi, j]:
-            if v[j] > 0:
-                npos += 1
-            else:
-                nneg += 1
-    if split_mixed and npos + nneg > 1 and npos > 0 and nneg > 0:
-        best_j = -1
-        best_sc = -1.0
-        c0 = 0.0
-        c1 = 0.0
-        for j in range(h):
-            if not OPENU[mi, j]:
-                continue
-            h1 = np.inf
-            h0 = np.inf
-            for q in range(K):
-                if patterns[q, j]:
-                    h1 = min(h1, cost[k, q])
-                else:
-                    h0 = min(h0, cost[k, q])
-            sc = max(h1, floor) * max(h0, floor) + 1e-9 / (1e-9 + abs(Z[k, j]))
-            if not np.isfinite(sc):
-                sc = 1e300
-            if best_j < 0 or sc > best_sc:
-                best_j = j
-                best_sc = sc
-                c1 = h1
-                c0 = h0
-        kids = np.empty(2, np.int64)
-        inc = np.empty(2)
-        kids[0] = mi & unit_half[best_j, 1]
-        inc[0] = max(c1, 0.0)
-        kids[1] = mi & unit_half[best_j, 0]
-        inc[1] = max(c0, 0.0)
-        return i, kids, inc
     kept = mi & orbital_keep(masks, SWAP, patterns) if symmetry else mi
     keep = np.zeros(K, np.bool_)
     for q in range(K):
@@ -1151,7 +1103,6 @@ def node(
     unit_half,
     SWAP,
     symmetry,
-    split_mixed,
     masks_in,
     inherited,
     hint,
@@ -1245,7 +1196,7 @@ def node(
             hh, T2, h, D, passes_s, rounds_s, extra_rows, extra_os_rows,
         )  # fmt: skip
         return (st, bound, beta, act, has_act, fixed, pidx, no, fixings, rr, th, c, cm, cb, True)
-    i, kids, inc = branch_mixed(
+    i, kids, inc = branch_sample(
         cost,
         open_,
         masks,
@@ -1253,15 +1204,12 @@ def node(
         Xt,
         y,
         v,
-        OPENU,
         patterns,
-        unit_half,
         SWAP,
         T2,
         h,
         D,
         symmetry,
-        split_mixed,
     )
     nk = kids.shape[0]
     cm = np.empty((nk, n), np.int64)

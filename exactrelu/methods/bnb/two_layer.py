@@ -39,7 +39,7 @@ A pattern whose increase exceeds ``T - bound`` is removed; a sample left with on
 is fixed and the node re-evaluated; an empty set prunes the node.
 
 **Branching** (:func:`~exactrelu.methods.bnb.kernels.strong_branch`,
-:func:`~exactrelu.methods.bnb.kernels.branch_mixed`). The network at the node's centre is
+:func:`~exactrelu.methods.bnb.kernels.branch_sample`). The network at the node's centre is
 evaluated with true ReLUs; the open samples with the largest squared residual (where the
 relaxation is most optimistic) are the candidates. Width 2 with one unit of each sign:
 strong branching over single units (``STRONG_UNITS`` open units of the top samples, two
@@ -323,7 +323,7 @@ class TwoLayerBranchAndBound:
              centre_rss, theta, c, child_masks, child_bounds, strong) = k.node(
                 self.Xt, self.y, self.U, case.phi, case.v, self.E, self.R2, self.B,
                 t.count, t.single, t.on, t.off, t.open, t.on_pattern, t.allowed, t.patterns,
-                t.unit_half, case.swaps, True, True, self.unpack(packed), float(bound),
+                t.unit_half, case.swaps, True, self.unpack(packed), float(bound),
                 empty_hint if hint is None else hint, hint is not None,
                 float(self.incumbent.loss), rel_gap, abs_gap, self.h, self.D, MAX_PASSES,
                 DUAL_ROUNDS, EXTRA_ROWS, EXTRA_OPEN_ROWS,
