@@ -57,7 +57,8 @@ def _tri_inv(L):
 
 @njit(cache=True)
 def _lin_values(coef, beta, Xt, n, h, D, B):
-    """coef * (ROWS @ beta) - RHS, -inf where coef == 0 (PatternBnB._violations)."""
+    """The sign and box rows' violations at beta: coef * (row · beta) - rhs, -inf where
+    coef == 0 (no row)."""
     hD = h * D
     nlin = n * h + 2 * hD
     out = np.empty(nlin)
@@ -553,8 +554,8 @@ def evaluate(
     extra_rows,
     extra_os_rows,
 ):
-    """PatternBnB.evaluate. Returns (status, bound, masks, beta, act, has_act, open, fixed,
-    pidx, cost, fixings); status 0: pruned (None), 1: evaluated."""
+    """One node: its bound and the propagation. Returns (status, bound, masks, beta, act,
+    has_act, open, fixed, pidx, cost, fixings); status 0: pruned, 1: evaluated."""
     n = Xt.shape[0]
     K = patterns.shape[0]
     P = Phi.shape[2]
@@ -719,19 +720,30 @@ def orbital_keep(masks, SWAP, patterns):
 
 
 @njit(cache=True)
-def centre_residuals(open_, beta, Xt, y, v, h, D):
-    """Squared residuals of the network at ``beta`` (true ReLUs) on the open samples."""
-    res2 = np.empty(open_.shape[0])
-    for s in range(open_.shape[0]):
-        i = open_[s]
-        f = beta[-1]
+def relu_outputs(theta, Xt, rows, v, h, D, offset):
+    """``offset + Σ_j v_j max(0, x̃_i·θ_j)`` for the samples ``rows`` (``θ_j`` the ``j``-th
+    block of ``D`` entries of ``theta``)."""
+    out = np.empty(rows.shape[0])
+    for s in range(rows.shape[0]):
+        i = rows[s]
+        f = offset
         for j in range(h):
             z = 0.0
             for q in range(D):
-                z += Xt[i, q] * beta[j * D + q]
+                z += Xt[i, q] * theta[j * D + q]
             if z > 0.0:
                 f += z * v[j]
-        res2[s] = (y[i] - f) ** 2
+        out[s] = f
+    return out
+
+
+@njit(cache=True)
+def centre_residuals(open_, beta, Xt, y, v, h, D):
+    """Squared residuals of the network at ``beta`` (true ReLUs) on the open samples."""
+    f = relu_outputs(beta, Xt, open_, v, h, D, beta[-1])
+    res2 = np.empty(open_.shape[0])
+    for s in range(open_.shape[0]):
+        res2[s] = (y[open_[s]] - f[s]) ** 2
     return res2
 
 
@@ -801,21 +813,13 @@ def branch_sample(
 
 @njit(cache=True)
 def centre_loss(beta, Xt, y, v, B, h, D):
-    """PatternBnB.offer_beta's candidate: clipped theta, c refitted. Returns (loss, theta, c)."""
+    """The centre network as a candidate incumbent: theta clipped to the box, the output bias
+    refitted. Returns (loss, theta, c)."""
     n = Xt.shape[0]
     th = np.empty(h * D)
     for t in range(h * D):
         th[t] = min(max(beta[t], -B), B)
-    A = np.zeros(n)
-    for i in range(n):
-        s = 0.0
-        for j in range(h):
-            z = 0.0
-            for q in range(D):
-                z += Xt[i, q] * th[j * D + q]
-            if z > 0.0:
-                s += z * v[j]
-        A[i] = s
+    A = relu_outputs(th, Xt, np.arange(n), v, h, D, 0.0)
     c = 0.0
     for i in range(n):
         c += y[i] - A[i]
