@@ -27,7 +27,7 @@ from typing import Any
 
 from exactrelu.bench.executors import Skipped, run_method, versions
 from exactrelu.errors import ExactReLUError
-from exactrelu.methods import METHODS
+from exactrelu.methods import default_method
 from exactrelu.problem import Problem
 
 INDEX_COLUMNS = (
@@ -61,7 +61,7 @@ class ReferenceDisagreement(ExactReLUError):
 def reference_methods(problem: Problem) -> list[str]:
     """The exact methods worth running on ``problem`` to cross-check its optimum."""
     methods = ["mip"]
-    if problem.arch == "two-layer" and METHODS["bnb"].refusal(problem) is None:
+    if problem.arch == "two-layer" and default_method(problem) == "bnb":
         methods.append("bnb")  # its own tree and bounds: independent of the MIP
     if problem.arch == "one-node" and problem.d <= 3:
         methods.append("enumerate")  # O(n^d) chambers: fine for d <= 3 at library sizes

@@ -793,18 +793,14 @@ def branch_sample(
     i = open_[k]
     mi = masks[i]
     kept = mi & orbital_keep(masks, SWAP, patterns) if symmetry else mi
-    keep = np.zeros(K, np.bool_)
-    for q in range(K):
-        keep[q] = (kept >> q) & 1
     nk = 0
     for q in range(K):
-        if keep[q]:
-            nk += 1
+        nk += (kept >> q) & 1
     kids = np.empty(nk, np.int64)
     inc = np.empty(nk)
     t = 0
     for q in range(K):
-        if keep[q]:
+        if (kept >> q) & 1:
             kids[t] = 1 << q
             inc[t] = max(cost[k, q], 0.0)
             t += 1
