@@ -65,37 +65,47 @@ def interpolations(X: np.ndarray, copies: int = 4, seed: int = 0) -> list[Interp
     """
     n, d = X.shape
     rng = np.random.default_rng(seed)
+    # One LP over all n samples, re-aimed at each sample in turn: its own column fixed at
+    # 0, the rows' right-hand side x_k, the costs its distances. Changing bounds and costs
+    # keeps HiGHS's basis, so each solve warm-starts from the last (several times faster
+    # than a fresh model per solve, same solutions).
+    block = SparseRows()
+    block.add(
+        np.tile(np.arange(d + 1), n),
+        np.repeat(np.arange(n), d + 1),
+        np.column_stack([X, np.ones(n)]).ravel(),
+        np.zeros(d + 1),
+        np.zeros(d + 1),
+    )
+    highs = quiet_highs()
+    pass_model(highs, np.zeros(n), np.zeros(n), np.full(n, INF), block)
+    rows = np.arange(d + 1, dtype=np.int32)
+    columns = np.arange(n, dtype=np.int32)
     found = []
     for k in range(n):
-        others = np.delete(np.arange(n), k)
-        distances = np.sum((X[others] - X[k]) ** 2, axis=1)
-        # rows: Σ λ_l x_l = x_k (d rows) and Σ λ_l = 1
-        block = SparseRows()
-        m = others.size
-        block.add(
-            np.tile(np.arange(d + 1), m),
-            np.repeat(np.arange(m), d + 1),
-            np.column_stack([X[others], np.ones(m)]).ravel(),
-            np.r_[X[k], 1.0],
-            np.r_[X[k], 1.0],
-        )
+        target = np.r_[X[k], 1.0]
+        highs.changeRowsBounds(d + 1, rows, target, target)
+        highs.changeColBounds(k, 0.0, 0.0)
+        distances = np.sum((X - X[k]) ** 2, axis=1)
+        others = np.delete(columns, k)
         seen = set()
         for copy in range(copies):
-            cost = distances if copy == 0 else distances * rng.uniform(0.5, 1.5, m)
-            highs = quiet_highs()
-            pass_model(highs, cost, np.zeros(m), np.full(m, INF), block)
+            cost = distances.copy()
+            if copy:
+                cost[others] *= rng.uniform(0.5, 1.5, n - 1)
+            highs.changeColsCost(n, columns, cost)
             highs.run()
             if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 break  # x_k is outside the hull of the others
             weights = np.asarray(highs.getSolution().col_value)
             support = weights > 1e-9
-            key = tuple(others[support])
+            support[k] = False
+            key = tuple(np.flatnonzero(support))
             if key in seen or not support.any():
                 continue
             seen.add(key)
             weights = weights[support] / weights[support].sum()
-            error = float(
-                np.sum(np.abs(weights @ X[others[support]] - X[k])) + abs(weights.sum() - 1.0)
-            )
-            found.append(Interpolation(k, others[support], weights, error + 1e-12))
+            error = float(np.sum(np.abs(weights @ X[support] - X[k])) + abs(weights.sum() - 1.0))
+            found.append(Interpolation(k, np.flatnonzero(support), weights, error + 1e-12))
+        highs.changeColBounds(k, 0.0, INF)
     return found
