@@ -5,8 +5,8 @@ module evaluates one node in one call (:func:`node`): the Lagrangian node bound
 (:func:`dual_bound`, its dual a non-negative QP solved by an active-set method on the Gram
 matrix, :func:`nnqp_gram`), the propagation with the cutoff (:func:`pattern_costs`,
 inside :func:`evaluate`), the centre network's loss (:func:`centre_loss`) and the
-children (:func:`branch_sample`, or :func:`strong_branch` with a light evaluation of
-each candidate's children). Loops are written out so that numba compiles them; every
+children (:func:`branch_sample`, or :func:`strong_branch` with a light bound of each
+candidate's children, :func:`child_bound`). Loops are written out so that numba compiles them; every
 bound is evaluated exactly at the multipliers found, so an inexact dual solve only
 weakens a bound.
 """
@@ -525,6 +525,34 @@ def _above_bound(cost, qmin, bound):
 
 
 @njit(cache=True)
+def split_samples(masks, POP, SINGLE):
+    """``(alive, fixed, pidx, open)`` of a node: the samples with one pattern left and
+    those patterns, the samples with more; ``alive`` False when a sample has none left."""
+    n = masks.shape[0]
+    nf = 0
+    for i in range(n):
+        c = POP[masks[i]]
+        if c == 0:
+            empty = np.zeros(0, np.int64)
+            return False, empty, empty, empty
+        nf += c == 1
+    fixed = np.empty(nf, np.int64)
+    pidx = np.empty(nf, np.int64)
+    open_ = np.empty(n - nf, np.int64)
+    nf = 0
+    no = 0
+    for i in range(n):
+        if POP[masks[i]] == 1:
+            fixed[nf] = i
+            pidx[nf] = SINGLE[masks[i]]
+            nf += 1
+        else:
+            open_[no] = i
+            no += 1
+    return True, fixed, pidx, open_
+
+
+@njit(cache=True)
 def evaluate(
     Xt,
     y,
@@ -556,7 +584,6 @@ def evaluate(
 ):
     """One node: its bound and the propagation. Returns (status, bound, masks, beta, act,
     has_act, open, fixed, pidx, cost, fixings); status 0: pruned, 1: evaluated."""
-    n = Xt.shape[0]
     K = patterns.shape[0]
     P = Phi.shape[2]
     masks = masks_in.copy()
@@ -567,29 +594,11 @@ def evaluate(
     Tfin = np.isfinite(T)
     while True:
         passes += 1
-        nf = 0
-        no = 0
-        for i in range(n):
-            c = POP[masks[i]]
-            if c == 0:
-                return 0, 0.0, masks, np.zeros(P), e_i, False, e_i, e_i, e_i, e_f, fixings
-            if c == 1:
-                nf += 1
-            else:
-                no += 1
-        fixed = np.empty(nf, np.int64)
-        pidx = np.empty(nf, np.int64)
-        open_ = np.empty(no, np.int64)
-        nf = 0
-        no = 0
-        for i in range(n):
-            if POP[masks[i]] == 1:
-                fixed[nf] = i
-                pidx[nf] = SINGLE[masks[i]]
-                nf += 1
-            else:
-                open_[no] = i
-                no += 1
+        alive, fixed, pidx, open_ = split_samples(masks, POP, SINGLE)
+        if not alive:
+            return 0, 0.0, masks, np.zeros(P), e_i, False, e_i, e_i, e_i, e_f, fixings
+        nf = fixed.shape[0]
+        no = open_.shape[0]
         if nf == 0:
             cost = np.empty((no, K))
             for s in range(no):
@@ -829,6 +838,49 @@ def centre_loss(beta, Xt, y, v, B, h, D):
 
 # ----------------------------------------------------------------------------- strong branching
 @njit(cache=True)
+def child_bound(
+    Xt,
+    y,
+    U,
+    Phi,
+    v,
+    E,
+    R2,
+    B,
+    POP,
+    SINGLE,
+    ON,
+    OFF,
+    OPENU,
+    KON,
+    masks,
+    inherited,
+    hint,
+    has_hint,
+    T,
+    h,
+    D,
+    rounds,
+    extra_rows,
+    extra_os_rows,
+):
+    """A strong-branching child's bound: ``rounds`` dual rounds, no propagation (the child
+    is propagated when it is explored). Returns (status, bound): status 0 if the bound
+    exceeds ``T``."""
+    alive, fixed, pidx, open_ = split_samples(masks, POP, SINGLE)
+    if not alive:
+        return 0, 0.0
+    if fixed.shape[0] == 0:
+        return 1, max(inherited, 0.0)
+    qmin = dual_bound(
+        Xt, y, U, Phi, v, E, R2, B, ON, OFF, OPENU, KON, masks, fixed, pidx, open_, hint,
+        has_hint, h, D, rounds, extra_rows, extra_os_rows,
+    )[0]  # fmt: skip
+    bound = max(qmin, inherited, 0.0)
+    return (0, 0.0) if bound > T else (1, bound)
+
+
+@njit(cache=True)
 def strong_branch(
     cost,
     open_,
@@ -851,7 +903,6 @@ def strong_branch(
     OFF,
     OPENU,
     KON,
-    ALLOWED,
     patterns,
     unit_half,
     SWAP,
@@ -861,21 +912,21 @@ def strong_branch(
     T,
     h,
     D,
-    passes_s,
     rounds_s,
     extra_rows,
     extra_os_rows,
 ):
-    """Strong branching with a light child evaluation (``passes_s`` passes of ``rounds_s``
-    dual rounds), over the open samples in order of the centre network's squared residual.
+    """Strong branching with a light child evaluation (:func:`child_bound`: ``rounds_s``
+    dual rounds, no propagation), over the open samples in order of the centre network's
+    squared residual.
 
     A candidate is a sample (every allowed pattern a child) or, with ``units``, one open
     unit of a sample (two children: the unit active / inactive there); ``ncand``
     candidates are evaluated and the one whose two weakest children gain most wins
     (product of the gains; a pruned child gains ``T - bound``). Same-sign units that are
     interchangeable at the node are reduced at the branched sample by orbital fixing.
-    Returns (i, child masks (nk, n) after the light evaluation's propagation, child
-    bounds); pruned children are dropped (their evaluation proves them empty or above T).
+    Returns (i, child masks (nk, n), child bounds); pruned children are dropped (their
+    bound exceeds T).
     """
     o = open_.shape[0]
     n = masks.shape[0]
@@ -924,16 +975,16 @@ def strong_branch(
                 for q in range(K):
                     if (kids[t] >> q) & 1:
                         cmin = min(cmin, cost[s, q])
-                st, b, m2, _, _, _, _, _, _, _, _ = evaluate(
-                    Xt, y, U, Phi, v, E, R2, B, POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED,
-                    patterns, child, bound + max(cmin, 0.0), hint, has_hint, T, h, D,
-                    passes_s, rounds_s, extra_rows, extra_os_rows,
+                st, b = child_bound(
+                    Xt, y, U, Phi, v, E, R2, B, POP, SINGLE, ON, OFF, OPENU, KON, child,
+                    bound + max(cmin, 0.0), hint, has_hint, T, h, D, rounds_s, extra_rows,
+                    extra_os_rows,
                 )  # fmt: skip
                 if st == 0:
                     g = big
                 else:
                     g = max(b - bound, 0.0)
-                    cm[nk] = m2
+                    cm[nk] = child
                     cb[nk] = b
                     nk += 1
                 if g < g0:
@@ -1117,15 +1168,14 @@ def node(
     extra_rows,
     extra_os_rows,
     strong_k,
-    passes_s,
     rounds_s,
     unit_strong,
 ):
     """node() with the children built here: returns (st, bound, beta, act, has_act, fixed, pidx,
     n_open, fixings, rr, th, c, child masks (nk, n), child bounds (nk,), strong used).
     strong_k > 0: strong branching (strong_branch) over the strong_k top-residual samples
-    or, with unit_strong, strong_k single units, with a light child evaluation (passes_s,
-    rounds_s); children carry their light bound and propagated masks."""
+    or, with unit_strong, strong_k single units, with a light child evaluation (rounds_s
+    dual rounds); children carry their light bound."""
     T = (
         best_loss - (rel_gap / 2 * abs(best_loss) + abs_gap / 2)
         if np.isfinite(best_loss)
@@ -1192,8 +1242,8 @@ def node(
         hh = has_act and fixed.shape[0] > 0
         i, cm, cb = strong_branch(
             cost, open_, masks, beta, bound, strong_k, unit_strong, Xt, y, U, Phi, v, E, R2, B,
-            POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED, patterns, unit_half, SWAP, symmetry, ch,
-            hh, T2, h, D, passes_s, rounds_s, extra_rows, extra_os_rows,
+            POP, SINGLE, ON, OFF, OPENU, KON, patterns, unit_half, SWAP, symmetry, ch, hh, T2,
+            h, D, rounds_s, extra_rows, extra_os_rows,
         )  # fmt: skip
         return (st, bound, beta, act, has_act, fixed, pidx, no, fixings, rr, th, c, cm, cb, True)
     i, kids, inc = branch_sample(

@@ -91,10 +91,9 @@ MAX_PASSES = 2
 DUAL_ROUNDS = 4
 EXTRA_ROWS = 10
 EXTRA_OPEN_ROWS = 4
-# Strong branching in mixed-sign cases: candidate samples, and the light evaluation of
-# each child (evaluations, dual rounds).
+# Strong branching in mixed-sign cases: candidate samples, and the dual rounds of each
+# child's light evaluation (its bound, without propagation).
 STRONG_CANDIDATES = 1
-STRONG_PASSES = 1
 STRONG_ROUNDS = 1
 # Width 2 (one unit of each sign): strong branching over single units instead, on this
 # many candidate units with this many dual rounds per child.
@@ -327,7 +326,7 @@ class TwoLayerBranchAndBound:
                 empty_hint if hint is None else hint, hint is not None,
                 float(self.incumbent.loss), rel_gap, abs_gap, self.h, self.D, MAX_PASSES,
                 DUAL_ROUNDS, EXTRA_ROWS, EXTRA_OPEN_ROWS,
-                (STRONG_UNITS if units else STRONG_CANDIDATES) if mixed else 0, STRONG_PASSES,
+                (STRONG_UNITS if units else STRONG_CANDIDATES) if mixed else 0,
                 STRONG_UNIT_ROUNDS if units else STRONG_ROUNDS, units,
             )  # fmt: skip
             self.fixings += fixings
