@@ -100,6 +100,16 @@ SUBSAMPLES = [
     ("wine-alcohol-n100-d3", "wine", ["proline", "color_intensity", "alcalinity_of_ash"], "alcohol", 100, "frontier"),
 ]
 # fmt: on
+BREAST_CANCER_SOURCE = (
+    "Breast Cancer Wisconsin (Diagnostic) data of W. N. Street, W. H. Wolberg and "
+    "O. L. Mangasarian (1993); UCI Machine Learning Repository (CC BY 4.0), "
+    "https://archive.ics.uci.edu/dataset/17/breast+cancer+wisconsin+diagnostic"
+)
+# One-node hinge loss on real labels (malignant +1, benign -1): rows drawn as the
+# subsamples are, four of the ten "mean" measurements (not the collinear radius,
+# perimeter and area together), standardised on the rows drawn.
+BREAST_CANCER_FEATURES = ["mean radius", "mean texture", "mean smoothness", "mean symmetry"]
+BREAST_CANCER_SIZES = (100, 200, 300)
 IRIS_SOURCE = (
     "Iris data of R. A. Fisher (1936), 'The use of multiple measurements in "
     "taxonomic problems', Annals of Eugenics 7(2); UCI Machine Learning Repository "
@@ -182,6 +192,50 @@ def real_instances() -> list[tuple[str, np.ndarray, np.ndarray, list[str], dict[
         )
     )
     out.extend(subsample_instances(licence))
+    out.extend(breast_cancer_instances(licence))
+    return out
+
+
+def breast_cancer_instances(
+    licence: str,
+) -> list[tuple[str, np.ndarray, np.ndarray, list[str], dict[str, Any]]]:
+    """One-node hinge-loss instances from the breast cancer data, one per size."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    names = list(data.feature_names)
+    columns = [names.index(f) for f in BREAST_CANCER_FEATURES]
+    out = []
+    for n in BREAST_CANCER_SIZES:
+        rows = np.sort(
+            np.random.default_rng(SUBSAMPLE_SEED).choice(len(data.data), n, replace=False)
+        )
+        X = _zscore(data.data[rows][:, columns])
+        y = np.where(data.target[rows] == 0, 1.0, -1.0)  # target 0 is malignant
+        out.append(
+            (
+                f"breast-cancer-n{n}-d4",
+                X,
+                y,
+                [f.replace(" ", "_") for f in BREAST_CANCER_FEATURES] + ["label"],
+                {
+                    "arch": "one-node",
+                    "loss": "hinge",
+                    "tier": "medium",
+                    "family": "real",
+                    "source": BREAST_CANCER_SOURCE,
+                    "licence": licence,
+                    "preprocessing": (
+                        f"{n} of {len(data.data)} rows drawn without replacement with numpy's "
+                        f"default_rng({SUBSAMPLE_SEED}).choice (row indices in 'rows'); "
+                        "malignant -> +1, benign -> -1; features standardised on those rows "
+                        "(z-scores, population std)"
+                    ),
+                    "columns": f"{', '.join(BREAST_CANCER_FEATURES)} -> label",
+                    "rows": [int(r) for r in rows],
+                },
+            )
+        )
     return out
 
 

@@ -295,3 +295,29 @@ def test_warm_start_of_every_block_is_feasible_and_carries_the_true_loss(loss):
             compiled.load_values(x)
             expected = loss_value(y, forward(X, network.W, network.b, network.v, network.c), loss)
             assert pyo.value(formulation.model.loss) == pytest.approx(expected, rel=1e-12)
+
+
+def test_one_node_hinge_off_rows_hold_for_every_network_and_raise_the_lp_bound():
+    # hinge_off: e_i >= 1 - s_i, because a unit that is off at a sample outputs 0 there,
+    # whose hinge loss is 1. Every network's assignment satisfies the rows; in the
+    # relaxation (binaries in [0, 1]) they can only raise the bound, and here they do:
+    # without them a fractional s_i = 1 / U_i earns a sample its whole margin.
+    X, y = planted_two_layer(3, 12, 2, width=2)
+    y = np.where(y > np.median(y), 1.0, -1.0)
+    problem = Problem(X, y, arch="one-node", loss="hinge", weight_bound=2.0)
+    (formulation,) = build_formulations(problem)
+    m = formulation.model
+    assert len(m.hinge_off) == len(m.S) > 0
+    compiled = CompiledModel(m)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        network = formulation.network(rng.uniform(-2, 2, (1, 2)), rng.uniform(-2, 2, 1))
+        x = compiled.column_vector(formulation.variable_values(network))
+        assert largest_row_violation(compiled, x) <= 1e-9
+    for s in m.s.values():
+        s.domain = pyo.UnitInterval
+    m.loss.deactivate()
+    _, with_rows = optimize(m, m.loss.expr)
+    m.hinge_off.deactivate()
+    _, without = optimize(m, m.loss.expr)
+    assert with_rows > without + 1e-3

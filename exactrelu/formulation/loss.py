@@ -3,7 +3,8 @@
 With the output ``f_i`` of :func:`~exactrelu.formulation.relu.add_output`:
 
 * absolute: ``e_i >= |y_i - f_i|`` (:func:`add_absolute_loss`);
-* hinge: ``e_i >= max(0, 1 - y_i f_i)`` (:func:`add_hinge_loss`);
+* hinge: ``e_i >= max(0, 1 - y_i f_i)``, and for one-node models ``e_i >= 1 - s_i``
+  (:func:`add_hinge_loss`);
 * squared: ``t_i >= (y_i - f_i)²`` from below by tangent cuts, or the quadratic objective
   itself (:func:`add_squared_loss`); after building, :func:`add_tangent_cuts` and
   :func:`add_residual_segments` tighten the tangent model.
@@ -45,10 +46,23 @@ def add_absolute_loss(m: pyo.ConcreteModel, layout: Layout) -> None:
 
 def add_hinge_loss(m: pyo.ConcreteModel, layout: Layout) -> None:
     """``e[i] >= 0`` with the rows ``hinge[i]``: ``e_i >= 1 - y_i f_i`` (labels ``y_i = ±1``);
-    objective ``loss``: minimise ``Σ_i e_i``."""
+    objective ``loss``: minimise ``Σ_i e_i``.
+
+    One-node models also get ``hinge_off[i]``, one per sample with a binary:
+
+        ``e_i >= 1 - s_i``
+
+    valid because ``f_i = a_i``: a unit that is off at the sample (``s_i = 0``) outputs 0
+    there, whose hinge loss is 1. The big-M rows alone imply only ``e_i >= 1 - U_i s_i``
+    (``a_i <= U_i s_i``), so in the relaxation a fractional ``s_i`` of ``1 / U_i`` earns a
+    sample its whole margin; with the row it pays ``1 - s_i``. (Two-layer outputs mix
+    several units and the output bias, so a unit being off says nothing about the loss.)
+    """
     y = layout.problem.y
     m.e = pyo.Var(m.I, bounds=(0.0, None), initialize=0.0)
     m.hinge = pyo.Constraint(m.I, rule=lambda m, i: m.e[i] >= 1 - float(y[i]) * m.f[i])
+    if not layout.two_layer:
+        m.hinge_off = pyo.Constraint(m.S, rule=lambda m, i, j: m.e[i] >= 1 - m.s[i, j])
     m.loss = pyo.Objective(expr=sum(m.e[i] for i in range(layout.problem.n)))
 
 

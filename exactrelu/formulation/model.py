@@ -30,8 +30,8 @@ compiled model's columns and rows):
 * :func:`~exactrelu.formulation.convexity.add_shape_rows`: ``slope``, ``convex_sum``
   (``shape_rows=True``, same-sign two-layer cases);
 * :func:`~exactrelu.formulation.loss.add_loss`: ``e`` with ``abs_above`` and
-  ``abs_below`` or ``hinge``, or ``t`` with ``tangents`` (squared loss); the objective
-  ``loss``.
+  ``abs_below`` or ``hinge`` (one-node: and ``hinge_off``), or ``t`` with ``tangents``
+  (squared loss); the objective ``loss``.
 
 After building, :meth:`Formulation.add_tangents` and
 :meth:`Formulation.add_residual_segments` tighten a squared-loss model
