@@ -6,7 +6,7 @@ module evaluates one node in one call (:func:`node`): the Lagrangian node bound
 matrix, :func:`nnqp_gram`), the propagation with the cutoff (:func:`pattern_costs`,
 inside :func:`evaluate`), the centre network's loss (:func:`centre_loss`) and the
 children (:func:`branch_sample`, or :func:`strong_branch` with a light bound of each
-candidate's children, :func:`child_bound`). Loops are written out so that numba compiles them; every
+candidate's children). Loops are written out so that numba compiles them; every
 bound is evaluated exactly at the multipliers found, so an inexact dual solve only
 weakens a bound.
 """
@@ -581,9 +581,12 @@ def evaluate(
     dual_rounds,
     extra_rows,
     extra_os_rows,
+    propagate,
 ):
-    """One node: its bound and the propagation. Returns (status, bound, masks, beta, act,
-    has_act, open, fixed, pidx, cost, fixings); status 0: pruned, 1: evaluated."""
+    """One node: its bound and, with ``propagate``, the propagation. Returns (status, bound,
+    masks, beta, act, has_act, open, fixed, pidx, cost, fixings); status 0: pruned, 1:
+    evaluated. Without ``propagate`` (a strong-branching child, propagated when it is
+    explored) only status and bound are meant."""
     K = patterns.shape[0]
     P = Phi.shape[2]
     masks = masks_in.copy()
@@ -645,6 +648,8 @@ def evaluate(
         bound = max(qmin, inherited, 0.0)
         if bound > T:
             return 0, 0.0, masks, bh, e_i, False, e_i, e_i, e_i, e_f, fixings
+        if not propagate:
+            return 1, bound, masks, bh, act, has_act, open_, fixed, pidx, e_f, fixings
         if no == 0 or not Tfin:
             if no:
                 cost = pattern_costs(
@@ -838,49 +843,6 @@ def centre_loss(beta, Xt, y, v, B, h, D):
 
 # ----------------------------------------------------------------------------- strong branching
 @njit(cache=True)
-def child_bound(
-    Xt,
-    y,
-    U,
-    Phi,
-    v,
-    E,
-    R2,
-    B,
-    POP,
-    SINGLE,
-    ON,
-    OFF,
-    OPENU,
-    KON,
-    masks,
-    inherited,
-    hint,
-    has_hint,
-    T,
-    h,
-    D,
-    rounds,
-    extra_rows,
-    extra_os_rows,
-):
-    """A strong-branching child's bound: ``rounds`` dual rounds, no propagation (the child
-    is propagated when it is explored). Returns (status, bound): status 0 if the bound
-    exceeds ``T``."""
-    alive, fixed, pidx, open_ = split_samples(masks, POP, SINGLE)
-    if not alive:
-        return 0, 0.0
-    if fixed.shape[0] == 0:
-        return 1, max(inherited, 0.0)
-    qmin = dual_bound(
-        Xt, y, U, Phi, v, E, R2, B, ON, OFF, OPENU, KON, masks, fixed, pidx, open_, hint,
-        has_hint, h, D, rounds, extra_rows, extra_os_rows,
-    )[0]  # fmt: skip
-    bound = max(qmin, inherited, 0.0)
-    return (0, 0.0) if bound > T else (1, bound)
-
-
-@njit(cache=True)
 def strong_branch(
     cost,
     open_,
@@ -903,6 +865,7 @@ def strong_branch(
     OFF,
     OPENU,
     KON,
+    ALLOWED,
     patterns,
     unit_half,
     SWAP,
@@ -916,9 +879,9 @@ def strong_branch(
     extra_rows,
     extra_os_rows,
 ):
-    """Strong branching with a light child evaluation (:func:`child_bound`: ``rounds_s``
-    dual rounds, no propagation), over the open samples in order of the centre network's
-    squared residual.
+    """Strong branching with a light child evaluation (:func:`evaluate` with ``rounds_s``
+    dual rounds, without propagation), over the open samples in order of the centre
+    network's squared residual.
 
     A candidate is a sample (every allowed pattern a child) or, with ``units``, one open
     unit of a sample (two children: the unit active / inactive there); ``ncand``
@@ -975,10 +938,10 @@ def strong_branch(
                 for q in range(K):
                     if (kids[t] >> q) & 1:
                         cmin = min(cmin, cost[s, q])
-                st, b = child_bound(
-                    Xt, y, U, Phi, v, E, R2, B, POP, SINGLE, ON, OFF, OPENU, KON, child,
-                    bound + max(cmin, 0.0), hint, has_hint, T, h, D, rounds_s, extra_rows,
-                    extra_os_rows,
+                st, b, _, _, _, _, _, _, _, _, _ = evaluate(
+                    Xt, y, U, Phi, v, E, R2, B, POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED,
+                    patterns, child, bound + max(cmin, 0.0), hint, has_hint, T, h, D, 1,
+                    rounds_s, extra_rows, extra_os_rows, False,
                 )  # fmt: skip
                 if st == 0:
                     g = big
@@ -1209,6 +1172,7 @@ def node(
         dual_rounds,
         extra_rows,
         extra_os_rows,
+        True,
     )
     n = Xt.shape[0]
     e_m = np.zeros((0, n), np.int64)
@@ -1242,8 +1206,8 @@ def node(
         hh = has_act and fixed.shape[0] > 0
         i, cm, cb = strong_branch(
             cost, open_, masks, beta, bound, strong_k, unit_strong, Xt, y, U, Phi, v, E, R2, B,
-            POP, SINGLE, ON, OFF, OPENU, KON, patterns, unit_half, SWAP, symmetry, ch, hh, T2,
-            h, D, rounds_s, extra_rows, extra_os_rows,
+            POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED, patterns, unit_half, SWAP, symmetry, ch,
+            hh, T2, h, D, rounds_s, extra_rows, extra_os_rows,
         )  # fmt: skip
         return (st, bound, beta, act, has_act, fixed, pidx, no, fixings, rr, th, c, cm, cb, True)
     i, kids, inc = branch_sample(
