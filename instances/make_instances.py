@@ -121,6 +121,17 @@ def _zscore(a: np.ndarray) -> np.ndarray:
     return (a - a.mean(axis=0)) / a.std(axis=0)
 
 
+def _subsample(total: int, n: int) -> tuple[np.ndarray, str]:
+    """``n`` of ``total`` row indices (sorted) drawn as every subsample is, and the
+    sentence of the sidecar's ``preprocessing`` that says how."""
+    rows = np.sort(np.random.default_rng(SUBSAMPLE_SEED).choice(total, n, replace=False))
+    how = (
+        f"{n} of {total} rows drawn without replacement with numpy's "
+        f"default_rng({SUBSAMPLE_SEED}).choice (row indices in 'rows')"
+    )
+    return rows, how
+
+
 def real_instances() -> list[tuple[str, np.ndarray, np.ndarray, list[str], dict[str, Any]]]:
     """The real data sets: (name, X, y, column names, sidecar meta)."""
     import sklearn
@@ -207,9 +218,7 @@ def breast_cancer_instances(
     columns = [names.index(f) for f in BREAST_CANCER_FEATURES]
     out = []
     for n in BREAST_CANCER_SIZES:
-        rows = np.sort(
-            np.random.default_rng(SUBSAMPLE_SEED).choice(len(data.data), n, replace=False)
-        )
+        rows, drawn = _subsample(len(data.data), n)
         X = _zscore(data.data[rows][:, columns])
         y = np.where(data.target[rows] == 0, 1.0, -1.0)  # target 0 is malignant
         out.append(
@@ -226,10 +235,8 @@ def breast_cancer_instances(
                     "source": BREAST_CANCER_SOURCE,
                     "licence": licence,
                     "preprocessing": (
-                        f"{n} of {len(data.data)} rows drawn without replacement with numpy's "
-                        f"default_rng({SUBSAMPLE_SEED}).choice (row indices in 'rows'); "
-                        "malignant -> +1, benign -> -1; features standardised on those rows "
-                        "(z-scores, population std)"
+                        f"{drawn}; malignant -> +1, benign -> -1; features standardised on "
+                        "those rows (z-scores, population std)"
                     ),
                     "columns": f"{', '.join(BREAST_CANCER_FEATURES)} -> label",
                     "rows": [int(r) for r in rows],
@@ -255,7 +262,7 @@ def subsample_instances(
     for name, dataset, features, target, n, tier in SUBSAMPLES:
         data, names, y_all, source = tables[dataset]
         y_all = data[:, names.index(target)] if y_all is None else y_all
-        rows = np.sort(np.random.default_rng(SUBSAMPLE_SEED).choice(len(data), n, replace=False))
+        rows, drawn = _subsample(len(data), n)
         X = _zscore(data[rows][:, [names.index(f) for f in features]])
         y = _zscore(y_all[rows])
         out.append(
@@ -273,10 +280,8 @@ def subsample_instances(
                     "source": source,
                     "licence": licence,
                     "preprocessing": (
-                        f"{n} of {len(data)} rows drawn without replacement with numpy's "
-                        f"default_rng({SUBSAMPLE_SEED}).choice (row indices in 'rows'); "
-                        "features and target standardised on those rows (z-scores, "
-                        "population std)"
+                        f"{drawn}; features and target standardised on those rows "
+                        "(z-scores, population std)"
                     ),
                     "columns": f"{', '.join(features)} -> {target}",
                     "rows": [int(r) for r in rows],

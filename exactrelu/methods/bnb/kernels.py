@@ -907,6 +907,7 @@ def strong_branch(
     cm = np.zeros((K, n), np.int64)
     cb = np.zeros(K)
     kids = np.zeros(K, np.int64)  # the candidate's children's masks at its sample
+    child = masks.copy()  # a child's masks: the parent's but at the candidate's sample
     tried = 0
     for r in range(o):
         s = order[r]
@@ -932,7 +933,6 @@ def strong_branch(
             for t in range(nc):
                 if kids[t] == 0:
                     continue  # emptied by orbital fixing
-                child = masks.copy()
                 child[i] = kids[t]
                 cmin = np.inf
                 for q in range(K):
@@ -955,6 +955,7 @@ def strong_branch(
                     g0 = g
                 elif g < g1:
                     g1 = g
+            child[i] = masks[i]
             sc = max(g0, floor) * max(g1, floor)
             if sc > best_sc:
                 best_sc = sc
