@@ -18,6 +18,9 @@ from numba import njit
 
 MARGIN = 1e-9
 SCORE_FLOOR = 1e-6
+# Strong branching over units: a unit whose output sign points away from its sample's
+# residual ranks with this share of the squared residual (docs/decisions.md).
+WRONG_SIGN_WEIGHT = 0.25
 
 
 # ----------------------------------------------------------------------------- linear algebra
@@ -753,12 +756,12 @@ def relu_outputs(theta, Xt, rows, v, h, D, offset):
 
 @njit(cache=True)
 def centre_residuals(open_, beta, Xt, y, v, h, D):
-    """Squared residuals of the network at ``beta`` (true ReLUs) on the open samples."""
+    """Residuals ``y_i - f_i`` of the network at ``beta`` (true ReLUs) on the open samples."""
     f = relu_outputs(beta, Xt, open_, v, h, D, beta[-1])
-    res2 = np.empty(open_.shape[0])
+    res = np.empty(open_.shape[0])
     for s in range(open_.shape[0]):
-        res2[s] = (y[open_[s]] - f[s]) ** 2
-    return res2
+        res[s] = y[open_[s]] - f[s]
+    return res
 
 
 @njit(cache=True)
@@ -788,7 +791,7 @@ def branch_sample(
     kbest = 0
     vbest = -np.inf
     for s in range(o):
-        res2 = residuals[s]
+        res2 = residuals[s] ** 2
         # two smallest costs
         m0 = np.inf
         m1 = np.inf
@@ -890,13 +893,30 @@ def strong_branch(
     interchangeable at the node are reduced at the branched sample by orbital fixing.
     Returns (i, child masks (nk, n), child bounds); pruned children are dropped (their
     bound exceeds T).
+
+    Units are ranked by their sample's squared residual ``r_i²`` (``r_i = y_i - f_i``,
+    the centre network with true ReLUs), times ``WRONG_SIGN_WEIGHT`` for a unit whose
+    output sign cannot move ``f_i`` towards ``y_i`` (``v_j r_i <= 0``). The relaxation
+    closes a residual with the slack between a unit's ReLU and its chord, which only
+    units of the residual's sign can offer; the others sit on their ReLU at the centre
+    (in MIP terms their binaries are integral), so splitting them gains less. Not at a
+    node without a fixed sample: there the relaxation fits every sample (bound 0) and
+    the centre says nothing.
     """
     o = open_.shape[0]
     n = masks.shape[0]
     K = patterns.shape[0]
     floor = SCORE_FLOOR * max(1.0, T if np.isfinite(T) else 1.0)
     big = max(T - bound, 1e-12) if np.isfinite(T) else 1.0
-    order = np.argsort(-centre_residuals(open_, beta_c, Xt, y, v, h, D))
+    residuals = centre_residuals(open_, beta_c, Xt, y, v, h, D)
+    per = h if units else 1  # candidates per open sample
+    key = np.empty(o * per)
+    for s in range(o):
+        r = residuals[s]
+        for j in range(per):
+            wrong = units and o < n and v[j] * r <= 0.0
+            key[s * per + j] = r * r * (WRONG_SIGN_WEIGHT if wrong else 1.0)
+    order = np.argsort(-key, kind="mergesort")  # ties: sample order, then unit
     # symmetry: patterns dropped at a branched sample (same for every candidate)
     keep = orbital_keep(masks, SWAP, patterns) if symmetry else (1 << K) - 1
     best_sc = -1.0
@@ -909,63 +929,63 @@ def strong_branch(
     kids = np.zeros(K, np.int64)  # the candidate's children's masks at its sample
     child = masks.copy()  # a child's masks: the parent's but at the candidate's sample
     tried = 0
-    for r in range(o):
-        s = order[r]
-        i = open_[s]
-        mi = masks[i] & keep
-        for j in range(h if units else 1):
-            if tried >= ncand or (units and not OPENU[masks[i], j]):
-                continue
-            tried += 1
-            nc = 0
-            if units:
-                for side in range(2):
-                    kids[nc] = mi & unit_half[j, side]
-                    nc += 1
-            else:
-                for q in range(K):
-                    if (mi >> q) & 1:
-                        kids[nc] = 1 << q
-                        nc += 1
-            g0 = big
-            g1 = big
-            nk = 0
-            for t in range(nc):
-                if kids[t] == 0:
-                    continue  # emptied by orbital fixing
-                child[i] = kids[t]
-                cmin = np.inf
-                for q in range(K):
-                    if (kids[t] >> q) & 1:
-                        cmin = min(cmin, cost[s, q])
-                st, b, _, _, _, _, _, _, _, _, _ = evaluate(
-                    Xt, y, U, Phi, v, E, R2, B, POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED,
-                    patterns, child, bound + max(cmin, 0.0), hint, has_hint, T, h, D, 1,
-                    rounds_s, extra_rows, extra_os_rows, False,
-                )  # fmt: skip
-                if st == 0:
-                    g = big
-                else:
-                    g = max(b - bound, 0.0)
-                    cm[nk] = child
-                    cb[nk] = b
-                    nk += 1
-                if g < g0:
-                    g1 = g0
-                    g0 = g
-                elif g < g1:
-                    g1 = g
-            child[i] = masks[i]
-            sc = max(g0, floor) * max(g1, floor)
-            if sc > best_sc:
-                best_sc = sc
-                best_i = i
-                best_nk = nk
-                for t in range(nk):
-                    best_masks[t] = cm[t]
-                    best_b[t] = cb[t]
+    for t_ in range(o * per):
         if tried >= ncand:
             break
+        s = order[t_] // per
+        j = order[t_] % per
+        i = open_[s]
+        if units and not OPENU[masks[i], j]:
+            continue
+        mi = masks[i] & keep
+        tried += 1
+        nc = 0
+        if units:
+            for side in range(2):
+                kids[nc] = mi & unit_half[j, side]
+                nc += 1
+        else:
+            for q in range(K):
+                if (mi >> q) & 1:
+                    kids[nc] = 1 << q
+                    nc += 1
+        g0 = big
+        g1 = big
+        nk = 0
+        for t in range(nc):
+            if kids[t] == 0:
+                continue  # emptied by orbital fixing
+            child[i] = kids[t]
+            cmin = np.inf
+            for q in range(K):
+                if (kids[t] >> q) & 1:
+                    cmin = min(cmin, cost[s, q])
+            st, b, _, _, _, _, _, _, _, _, _ = evaluate(
+                Xt, y, U, Phi, v, E, R2, B, POP, SINGLE, ON, OFF, OPENU, KON, ALLOWED,
+                patterns, child, bound + max(cmin, 0.0), hint, has_hint, T, h, D, 1,
+                rounds_s, extra_rows, extra_os_rows, False,
+            )  # fmt: skip
+            if st == 0:
+                g = big
+            else:
+                g = max(b - bound, 0.0)
+                cm[nk] = child
+                cb[nk] = b
+                nk += 1
+            if g < g0:
+                g1 = g0
+                g0 = g
+            elif g < g1:
+                g1 = g
+        child[i] = masks[i]
+        sc = max(g0, floor) * max(g1, floor)
+        if sc > best_sc:
+            best_sc = sc
+            best_i = i
+            best_nk = nk
+            for t in range(nk):
+                best_masks[t] = cm[t]
+                best_b[t] = cb[t]
     return best_i, best_masks[:best_nk].copy(), best_b[:best_nk].copy()
 
 
