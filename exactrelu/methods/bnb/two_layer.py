@@ -44,10 +44,12 @@ evaluated with true ReLUs; the open samples with the largest squared residual (w
 relaxation is most optimistic) are the candidates. Width 2 with one unit of each sign:
 strong branching over single units (``STRONG_UNITS`` open units of the top samples, two
 children each: the unit active or inactive at the sample; the largest product of the
-two bound gains wins). Wider cases with units of both signs: the top sample's patterns,
-each a child, evaluated lightly before they are queued. One-sign cases: the top
-sample's patterns. Units of one sign that are interchangeable at the node are reduced
-by orbital fixing (patterns with ``π_j < π_j'`` are dropped at the branched sample).
+two bound gains wins; a unit whose output sign cannot move its sample's output towards
+``y_i`` ranks lower, as only units of the residual's sign use their chord's slack).
+Wider cases with units of both signs: the top sample's patterns, each a child, evaluated
+lightly before they are queued. One-sign cases: the top sample's patterns. Units of one
+sign that are interchangeable at the node are reduced by orbital fixing (patterns with
+``π_j < π_j'`` are dropped at the branched sample).
 
 **Leaves and incumbents.** Every node's centre network (clipped to the box, output bias
 refitted, loss recomputed) is offered as an incumbent. A node with every sample fixed is
