@@ -898,8 +898,8 @@ def strong_branch(
     the centre network with true ReLUs), times ``WRONG_SIGN_WEIGHT`` for a unit whose
     output sign cannot move ``f_i`` towards ``y_i`` (``v_j r_i <= 0``). The relaxation
     closes a residual with the slack between a unit's ReLU and its chord, which only
-    units of the residual's sign can offer; the others sit on their ReLU at the centre
-    (in MIP terms their binaries are integral), so splitting them gains less. Not at a
+    units of the residual's sign can offer; the others can sit on their ReLU (in MIP
+    terms their binaries can be integral), so splitting them gains less. Not at a
     node without a fixed sample: there the relaxation fits every sample (bound 0) and
     the centre says nothing.
     """
