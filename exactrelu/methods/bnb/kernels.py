@@ -18,8 +18,8 @@ from numba import njit
 
 MARGIN = 1e-9
 SCORE_FLOOR = 1e-6
-# Strong branching over units: a unit whose output sign points away from its sample's
-# residual ranks with this share of the squared residual (docs/decisions.md).
+# Branching candidates whose units' output signs point away from their sample's residual
+# rank with this share of the squared residual (rank_key; docs/decisions.md).
 WRONG_SIGN_WEIGHT = 0.25
 
 
@@ -765,6 +765,23 @@ def centre_residuals(open_, beta, Xt, y, v, h, D):
 
 
 @njit(cache=True)
+def rank_key(r, closes, has_fixed):
+    """A branching candidate's rank: its sample's squared residual ``r²``, times
+    ``WRONG_SIGN_WEIGHT`` when no unit of the candidate can move the output towards
+    ``y_i`` (``closes``: some unit ``j`` of it has ``v_j r > 0``) at a node with a fixed
+    sample.
+
+    The relaxation closes a residual with the slack between a unit's ReLU and its chord,
+    which only units of the residual's sign can offer; the others can sit on their ReLU
+    (in MIP terms their binaries can be integral), so splitting them gains less. Not at
+    a node without a fixed sample: there the relaxation fits every sample (bound 0) and
+    the centre says nothing."""
+    if has_fixed and not closes:
+        return r * r * WRONG_SIGN_WEIGHT
+    return r * r
+
+
+@njit(cache=True)
 def branch_sample(
     cost,
     open_,
@@ -780,9 +797,10 @@ def branch_sample(
     D,
     symmetry,
 ):
-    """Branching without evaluation (one-sign cases): the open sample with the largest
-    squared residual of the centre network (ties: the larger product of its two cheapest
-    patterns' closed-form costs), each allowed pattern a child (orbital fixing applied).
+    """Branching without evaluation (one-sign cases): the open sample of largest
+    :func:`rank_key` (its squared residual at the centre network, less where the units'
+    sign cannot close it; ties: the larger product of its two cheapest patterns'
+    closed-form costs), each allowed pattern a child (orbital fixing applied).
     Returns (i, child sample masks, child cost increments (max(c, 0)))."""
     o = open_.shape[0]
     K = patterns.shape[0]
@@ -791,7 +809,8 @@ def branch_sample(
     kbest = 0
     vbest = -np.inf
     for s in range(o):
-        res2 = residuals[s] ** 2
+        # one sign: every unit closes the residual or none does
+        res2 = rank_key(residuals[s], v[0] * residuals[s] > 0.0, o < Xt.shape[0])
         # two smallest costs
         m0 = np.inf
         m1 = np.inf
@@ -894,14 +913,10 @@ def strong_branch(
     Returns (i, child masks (nk, n), child bounds); pruned children are dropped (their
     bound exceeds T).
 
-    Units are ranked by their sample's squared residual ``r_i²`` (``r_i = y_i - f_i``,
-    the centre network with true ReLUs), times ``WRONG_SIGN_WEIGHT`` for a unit whose
-    output sign cannot move ``f_i`` towards ``y_i`` (``v_j r_i <= 0``). The relaxation
-    closes a residual with the slack between a unit's ReLU and its chord, which only
-    units of the residual's sign can offer; the others can sit on their ReLU (in MIP
-    terms their binaries can be integral), so splitting them gains less. Not at a
-    node without a fixed sample: there the relaxation fits every sample (bound 0) and
-    the centre says nothing.
+    Units are ranked by :func:`rank_key`: their sample's squared residual ``r_i²``
+    (``r_i = y_i - f_i``, the centre network with true ReLUs), less for a unit whose
+    output sign cannot move ``f_i`` towards ``y_i`` (``v_j r_i <= 0``); samples by their
+    squared residual.
     """
     o = open_.shape[0]
     n = masks.shape[0]
@@ -914,8 +929,7 @@ def strong_branch(
     for s in range(o):
         r = residuals[s]
         for j in range(per):
-            wrong = units and o < n and v[j] * r <= 0.0
-            key[s * per + j] = r * r * (WRONG_SIGN_WEIGHT if wrong else 1.0)
+            key[s * per + j] = rank_key(r, not units or v[j] * r > 0.0, o < n)
     order = np.argsort(-key, kind="mergesort")  # ties: sample order, then unit
     # symmetry: patterns dropped at a branched sample (same for every candidate)
     keep = orbital_keep(masks, SWAP, patterns) if symmetry else (1 << K) - 1
