@@ -47,7 +47,8 @@ children each: the unit active or inactive at the sample; the largest product of
 two bound gains wins; a unit whose output sign cannot move its sample's output towards
 ``y_i`` ranks lower, as only units of the residual's sign use their chord's slack).
 Wider cases with units of both signs: the top sample's patterns, each a child, evaluated
-lightly before they are queued. One-sign cases: the top sample's patterns. Units of one
+lightly before they are queued. One-sign cases: the top sample's patterns, a sample
+whose residual the units' sign cannot close ranking lower (the same key). Units of one
 sign that are interchangeable at the node are reduced by orbital fixing (patterns with
 ``π_j < π_j'`` are dropped at the branched sample).
 
