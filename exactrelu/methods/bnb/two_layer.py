@@ -42,8 +42,8 @@ is fixed and the node re-evaluated; an empty set prunes the node.
 :func:`~exactrelu.methods.bnb.kernels.branch_sample`). The network at the node's centre is
 evaluated with true ReLUs; the open samples with the largest squared residual (where the
 relaxation is most optimistic) are the candidates. Width 2 with one unit of each sign:
-strong branching over single units (``STRONG_UNITS`` open units of the top samples, two
-children each: the unit active or inactive at the sample; the largest product of the
+strong branching over single units (:func:`strong_units` open units of the top samples,
+two children each: the unit active or inactive at the sample; the largest product of the
 two bound gains wins; a unit whose output sign cannot move its sample's output towards
 ``y_i`` ranks lower, as only units of the residual's sign use their chord's slack).
 Wider cases with units of both signs: the top sample's patterns, each a child, evaluated
@@ -98,10 +98,13 @@ EXTRA_OPEN_ROWS = 4
 # child's light evaluation (its bound, without propagation).
 STRONG_CANDIDATES = 1
 STRONG_ROUNDS = 1
-# Width 2 (one unit of each sign): strong branching over single units instead, on this
-# many candidate units with this many dual rounds per child.
-STRONG_UNITS = 6
+# Width 2 (one unit of each sign): strong branching over single units instead, with this
+# many dual rounds per child, on STRONG_UNITS candidate units, or FEW_STRONG_UNITS below
+# MANY_SAMPLES samples (strong_units; docs/decisions.md).
 STRONG_UNIT_ROUNDS = 2
+STRONG_UNITS = 6
+FEW_STRONG_UNITS = 3
+MANY_SAMPLES = 50
 # Gradient-descent start: seconds and restarts (the tree finds good networks by itself;
 # the start only saves it the first few hundred nodes).
 HEURISTIC_SECONDS = 0.1
@@ -110,6 +113,16 @@ HEURISTIC_RESTARTS = 12
 CHECK_EVERY = 16
 # Nodes between two lines of the solver log (options.log).
 LOG_EVERY = 5000
+
+
+def strong_units(n: int) -> int:
+    """Candidate units of the single-unit strong branching for ``n`` samples.
+
+    Measured, not derived: on the benchmark instances with 30 to 45 samples three
+    candidates made the fastest searches (the trees grow less than the nodes get
+    cheaper), on those with 50 and 60 samples six (the trees grow more; docs/decisions.md).
+    """
+    return FEW_STRONG_UNITS if n < MANY_SAMPLES else STRONG_UNITS
 
 
 @dataclass(frozen=True)
@@ -236,6 +249,7 @@ class TwoLayerBranchAndBound:
         self.tables = PatternTables.of(h)
         self.cases = [SignCase.of(p, self.Xt, self.tables) for p in range(h + 1)]
         self.full_mask = (1 << (1 << h)) - 1
+        self.strong_units = strong_units(problem.n)
         # Open nodes keep their masks as bytes, one or two a sample (2^h <= 16 patterns):
         # long searches hold millions of them.
         self.mask_dtype = np.dtype(np.uint8 if h <= 3 else np.uint16)
@@ -329,7 +343,7 @@ class TwoLayerBranchAndBound:
                 empty_hint if hint is None else hint, hint is not None,
                 float(self.incumbent.loss), rel_gap, abs_gap, self.h, self.D, MAX_PASSES,
                 DUAL_ROUNDS, EXTRA_ROWS, EXTRA_OPEN_ROWS,
-                (STRONG_UNITS if units else STRONG_CANDIDATES) if mixed else 0,
+                (self.strong_units if units else STRONG_CANDIDATES) if mixed else 0,
                 STRONG_UNIT_ROUNDS if units else STRONG_ROUNDS, units,
             )  # fmt: skip
             self.fixings += fixings
