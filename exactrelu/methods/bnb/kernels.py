@@ -908,7 +908,9 @@ def strong_branch(
     A candidate is a sample (every allowed pattern a child) or, with ``units``, one open
     unit of a sample (two children: the unit active / inactive there); ``ncand``
     candidates are evaluated and the one whose two weakest children gain most wins
-    (product of the gains; a pruned child gains ``T - bound``). Same-sign units that are
+    (product of the gains; a pruned child gains ``T - bound``, the most any child can); a
+    candidate is left as soon as its children so far score no more than the best, which
+    the rest of its children could only lower. Same-sign units that are
     interchangeable at the node are reduced at the branched sample by orbital fixing.
     Returns (i, child masks (nk, n), child bounds); pruned children are dropped (their
     bound exceeds T).
@@ -991,6 +993,9 @@ def strong_branch(
                 g0 = g
             elif g < g1:
                 g1 = g
+            if max(g0, floor) * max(g1, floor) <= best_sc:
+                # further children only lower g0 and g1: this candidate cannot win
+                break
         child[i] = masks[i]
         sc = max(g0, floor) * max(g1, floor)
         if sc > best_sc:
