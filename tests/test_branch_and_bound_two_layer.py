@@ -14,7 +14,7 @@ from oracle import brute_force
 from exactrelu import Problem
 from exactrelu.errors import InvalidInputError
 from exactrelu.methods import default_method
-from exactrelu.methods.bnb import kernels
+from exactrelu.methods.bnb import kernels, two_layer
 from exactrelu.methods.bnb.two_layer import PatternTables, SignCase, TwoLayerBranchAndBound
 from exactrelu.methods.search import Incumbent, StageEnd
 from exactrelu.network.networks import TwoLayerNetwork
@@ -88,6 +88,22 @@ def test_optimum_does_not_depend_on_sample_order():
     second = solve(Problem(X[order], y[order], arch="two-layer", weight_bound=2.0), method="bnb")
     assert first.status == second.status == "optimal"
     assert first.objective == pytest.approx(second.objective, rel=2e-4, abs=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["planted", "random"])
+def test_optimum_does_not_depend_on_the_strong_branching_candidates(monkeypatch, kind):
+    # the number of candidate units (3 below 50 samples, 6 from 50) shapes the tree only
+    X, y = data(14, 16, 2, 2, kind)
+    problem = Problem(X, y, arch="two-layer", width=2, weight_bound=2.0)
+    certs = []
+    for candidates in (1, 3, 6):
+        monkeypatch.setattr(two_layer, "strong_units", lambda n, k=candidates: k)
+        certs.append(solve(problem, method="bnb"))
+    assert all(c.status == "optimal" for c in certs)
+    tol = 2e-4 * max(1.0, certs[0].objective)
+    for a, b in itertools.combinations(certs, 2):
+        assert abs(a.objective - b.objective) <= tol
+        assert a.bound <= b.objective + tol and b.bound <= a.objective + tol
 
 
 def test_time_limit_returns_network_and_bound():
