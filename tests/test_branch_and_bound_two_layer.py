@@ -99,6 +99,7 @@ def test_optimum_does_not_depend_on_the_strong_branching_candidates(monkeypatch,
     for candidates in (1, 3, 6):
         monkeypatch.setattr(two_layer, "strong_units", lambda n, k=candidates: k)
         certs.append(solve(problem, method="bnb"))
+    certs.append(solve(problem, method="mip"))  # an independent method, the same optimum
     assert all(c.status == "optimal" for c in certs)
     tol = 2e-4 * max(1.0, certs[0].objective)
     for a, b in itertools.combinations(certs, 2):
